@@ -1,0 +1,86 @@
+package org.jpdk.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What every side-by-side benchmark shares: the {@code BENCH} line format, ratios, and running a
+ * peer program (the real DPDK) with a time limit.
+ */
+public final class Bench {
+    private Bench() {
+    }
+
+    /** Prints {@code BENCH <name> <value> <unit>}: the one format every benchmark figure uses. */
+    public static void line(String name, double value, String unit) {
+        System.out.printf("BENCH %s %.3f %s%n", name, value, unit);
+    }
+
+    /** Prints {@code BENCH <name> <ours/theirs> ratio}, or says why there is no ratio. */
+    public static void ratio(String name, double ours, double theirs) {
+        if (Double.isNaN(ours) || Double.isNaN(theirs) || theirs == 0) {
+            System.out.println("# no ratio for " + name + ": a figure is missing");
+            return;
+        }
+        System.out.printf("BENCH %s %.2f ratio%n", name, ours / theirs);
+    }
+
+    /** The first executable named {@code name} on PATH or in /usr/bin, or null. */
+    public static Path findProgram(String name) {
+        List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
+        dirs.add("/usr/bin");
+        dirs.add("/usr/local/bin");
+        for (String d : dirs) {
+            if (d.isEmpty()) continue;
+            Path p = Path.of(d, name);
+            if (Files.isExecutable(p)) return p;
+        }
+        return null;
+    }
+
+    /**
+     * Runs {@code cmd} with stdin closed, returns its combined output; null if it could not run or
+     * did not finish within {@code seconds} (then it is killed).
+     */
+    public static String runPeer(List<String> cmd, String stdin, long seconds) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            if (stdin != null) p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().close();
+            byte[][] out = new byte[1][];
+            Thread reader = Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    out[0] = p.getInputStream().readAllBytes();
+                } catch (IOException e) {
+                    out[0] = new byte[0];
+                }
+            });
+            if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                System.out.println("# peer " + cmd.get(0) + " did not finish in " + seconds + " s; killed");
+                return null;
+            }
+            reader.join(5000);
+            return out[0] == null ? "" : new String(out[0], StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            System.out.println("# peer " + cmd.get(0) + " could not run: " + e.getMessage());
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** An ordered name-to-figure map, for collecting results before printing them. */
+    public static Map<String, Double> results() {
+        return new LinkedHashMap<>();
+    }
+}

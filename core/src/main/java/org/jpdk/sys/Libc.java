@@ -1,0 +1,235 @@
+package org.jpdk.sys;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The libc calls jpdk needs, through FFM downcalls. Each handle is a static final created once;
+ * calls that can fail capture {@code errno} and throw {@link LinuxException} naming the call and
+ * the object. None of these is on a per-packet path: control-plane calls only.
+ */
+public final class Libc {
+    public static final int PROT_READ = 0x1, PROT_WRITE = 0x2;
+    public static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
+            MAP_NORESERVE = 0x4000, MAP_POPULATE = 0x8000, MAP_HUGETLB = 0x40000;
+    public static final int MAP_HUGE_SHIFT = 26;
+    public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80,
+            O_TRUNC = 0x200, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
+    public static final int _SC_PAGESIZE = 30;
+    /** {@code MAP_FAILED}, i.e. {@code (void *) -1}. */
+    public static final long MAP_FAILED = -1L;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE.varHandle(
+            java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+    private static final ThreadLocal<MemorySegment> CAPTURED =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE));
+
+    private static final MethodHandle MMAP = errnoCall("mmap",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = errnoCall("munmap",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle MLOCK = errnoCall("mlock",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle OPEN = errnoCall("open",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+    private static final MethodHandle CLOSE = errnoCall("close",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle FTRUNCATE = errnoCall("ftruncate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle UNLINK = errnoCall("unlink",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle SCHED_SETAFFINITY = errnoCall("sched_setaffinity",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
+    private static final MethodHandle SCHED_GETAFFINITY = errnoCall("sched_getaffinity",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
+    private static final MethodHandle GETTID = LINKER.downcallHandle(find("gettid"),
+            FunctionDescriptor.of(JAVA_INT), Linker.Option.critical(false));
+    private static final MethodHandle GETPID = LINKER.downcallHandle(find("getpid"),
+            FunctionDescriptor.of(JAVA_INT), Linker.Option.critical(false));
+    private static final MethodHandle SYSCONF = LINKER.downcallHandle(find("sysconf"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT), Linker.Option.critical(false));
+
+    private static final long PAGE_SIZE = sysconf(_SC_PAGESIZE);
+
+    private Libc() {
+    }
+
+    private static MemorySegment find(String name) {
+        return LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+    }
+
+    private static MethodHandle errnoCall(String name, FunctionDescriptor fd) {
+        return LINKER.downcallHandle(find(name), fd, Linker.Option.captureCallState("errno"));
+    }
+
+    private static int errno(MemorySegment captured) {
+        return (int) ERRNO.get(captured, 0L);
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException(t);
+    }
+
+    /** The base page size of this machine (4096 on x86-64). */
+    public static long pageSize() {
+        return PAGE_SIZE;
+    }
+
+    /**
+     * {@code mmap(2)}; returns the address. On failure throws, naming {@code what} (for example
+     * {@code "MAP_HUGETLB, size=2097152"}).
+     */
+    public static long mmap(long addr, long len, int prot, int flags, int fd, long off, String what) {
+        MemorySegment cs = CAPTURED.get();
+        long r;
+        try {
+            r = (long) MMAP.invokeExact(cs, addr, len, prot, flags, fd, off);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r == MAP_FAILED) throw new LinuxException("mmap", what, errno(cs));
+        return r;
+    }
+
+    /** {@code munmap(2)}. */
+    public static void munmap(long addr, long len) {
+        MemorySegment cs = CAPTURED.get();
+        int r;
+        try {
+            r = (int) MUNMAP.invokeExact(cs, addr, len);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0) throw new LinuxException("munmap", "addr=0x" + Long.toHexString(addr) + ", len=" + len, errno(cs));
+    }
+
+    /** {@code mlock(2)}; returns the errno, 0 on success (callers decide whether it matters). */
+    public static int mlock(long addr, long len) {
+        MemorySegment cs = CAPTURED.get();
+        try {
+            int r = (int) MLOCK.invokeExact(cs, addr, len);
+            return r == 0 ? 0 : errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code open(2)}; returns the file descriptor. */
+    public static int open(String path, int flags, int mode) {
+        MemorySegment cs = CAPTURED.get();
+        int r;
+        try (Arena a = Arena.ofConfined()) {
+            r = (int) OPEN.invokeExact(cs, a.allocateFrom(path), flags, mode);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r < 0) throw new LinuxException("open", path, errno(cs));
+        return r;
+    }
+
+    /** {@code close(2)}; errors other than EBADF are ignored, as the fd is gone either way. */
+    public static void close(int fd) {
+        MemorySegment cs = CAPTURED.get();
+        int r;
+        try {
+            r = (int) CLOSE.invokeExact(cs, fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0 && errno(cs) == Errno.EBADF) throw new LinuxException("close", "fd=" + fd, Errno.EBADF);
+    }
+
+    /** {@code ftruncate(2)}. */
+    public static void ftruncate(int fd, long len, String what) {
+        MemorySegment cs = CAPTURED.get();
+        int r;
+        try {
+            r = (int) FTRUNCATE.invokeExact(cs, fd, len);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0) throw new LinuxException("ftruncate", what + ", len=" + len, errno(cs));
+    }
+
+    /** {@code unlink(2)}; returns the errno, 0 on success. */
+    public static int unlink(String path) {
+        MemorySegment cs = CAPTURED.get();
+        try (Arena a = Arena.ofConfined()) {
+            int r = (int) UNLINK.invokeExact(cs, a.allocateFrom(path));
+            return r == 0 ? 0 : errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Pins the calling thread ({@code tid} 0) or thread {@code tid} to the CPUs set in {@code cpus}. */
+    public static void schedSetaffinity(int tid, java.util.BitSet cpus) {
+        MemorySegment cs = CAPTURED.get();
+        int r;
+        try (Arena a = Arena.ofConfined()) {
+            long[] words = cpus.toLongArray();
+            MemorySegment mask = a.allocate(JAVA_LONG, Math.max(16, words.length));
+            for (int i = 0; i < words.length; i++) mask.setAtIndex(JAVA_LONG, i, words[i]);
+            r = (int) SCHED_SETAFFINITY.invokeExact(cs, tid, mask.byteSize(), mask);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0) throw new LinuxException("sched_setaffinity", "tid=" + tid + ", cpus=" + cpus, errno(cs));
+    }
+
+    /** The CPUs thread {@code tid} (0: the caller) may run on. */
+    public static java.util.BitSet schedGetaffinity(int tid) {
+        MemorySegment cs = CAPTURED.get();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment mask = a.allocate(JAVA_LONG, 16);
+            int r = (int) SCHED_GETAFFINITY.invokeExact(cs, tid, mask.byteSize(), mask);
+            if (r < 0) throw new LinuxException("sched_getaffinity", "tid=" + tid, errno(cs));
+            return java.util.BitSet.valueOf(mask.toArray(ValueLayout.JAVA_LONG));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** The kernel thread id of the caller. */
+    public static int gettid() {
+        try {
+            return (int) GETTID.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** The process id. */
+    public static int getpid() {
+        try {
+            return (int) GETPID.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code sysconf(3)}. */
+    public static long sysconf(int name) {
+        try {
+            return (long) SYSCONF.invokeExact(name);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+}
