@@ -20,6 +20,9 @@ import java.util.TreeMap;
 public final class EalArgs {
     /** The most NUMA sockets {@code --socket-mem} may name, as RTE_MAX_NUMA_NODES. */
     public static final int MAX_SOCKETS = 32;
+    private static final java.util.Set<String> KNOWN = java.util.Set.of("-l", "--lcores", "-c", "--main-lcore", "-S",
+            "--service-corelist", "--vdev", "-m", "--socket-mem", "--no-huge", "--in-memory", "--huge-dir",
+            "--file-prefix", "--log-level");
     private static final String LIST_HINT = "expected a list like 0-3,5";
 
     private EalArgs() {
@@ -91,6 +94,7 @@ public final class EalArgs {
                         + "'; EAL options come first, then -- and the app's arguments");
             }
             if (name.equals("-h") || name.equals("--help")) throw EalArgumentException.help();
+            if (!KNOWN.contains(name)) throw new EalArgumentException("unknown EAL option '" + a + "'; -h lists them");
             boolean flag = name.equals("--no-huge") || name.equals("--in-memory");
             if (flag) {
                 if (value != null) throw new EalArgumentException(name + "=" + value + ": takes no value");

@@ -178,6 +178,7 @@ class EalArgsTest {
     void unknownAndStrayArgumentsAreRefused() {
         fails("unknown EAL option '--bogus=1'; -h lists them", "--bogus=1");
         fails("unknown EAL option '-x'; -h lists them", "-x", "1");
+        fails("unknown EAL option '--bogus'; -h lists them", "--bogus");
         fails("unexpected argument 'foo'; EAL options come first, then -- and the app's arguments", "foo");
     }
 
