@@ -1,0 +1,42 @@
+package org.jpdk.app.helloworld;
+
+import org.jpdk.eal.CallMain;
+import org.jpdk.eal.Eal;
+import org.jpdk.eal.EalArgumentException;
+import org.jpdk.eal.Lcore;
+
+import java.io.PrintStream;
+
+/**
+ * DPDK's examples/helloworld: every lcore prints "hello from core N", the workers first (launched
+ * remotely), then the main lcore. {@code ./jpdk helloworld -l 0-1}.
+ */
+public final class HelloWorld {
+    private HelloWorld() {
+    }
+
+    public static void main(String[] args) {
+        int rc = run(args, System.out, System.err);
+        if (rc != 0) System.exit(rc);
+    }
+
+    /** Runs the app; returns the process exit code. */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        try (Eal eal = Eal.init(args)) {
+            eal.mpRemoteLaunch(lcore -> {
+                out.println("hello from core " + Lcore.id());
+                return 0;
+            }, CallMain.SKIP_MAIN);
+            eal.mpWaitLcore(); // workers first, so the main lcore's line comes last
+            out.println("hello from core " + Lcore.id());
+            return 0;
+        } catch (EalArgumentException e) {
+            if (e.helpRequested()) {
+                out.print("usage: jpdk helloworld [EAL options]\n" + e.getMessage());
+                return 0;
+            }
+            err.println("EAL: error: " + e.getMessage());
+            return 1;
+        }
+    }
+}
