@@ -1,6 +1,7 @@
 package org.jpdk.eal;
 
 import org.jpdk.sys.Mman;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -27,6 +28,11 @@ class EalMemoryTest {
     @AfterEach
     void shutdown() {
         EalMemory.shutdown();
+    }
+
+    @AfterAll
+    static void restoreHugepages() throws IOException {
+        HugepageTest.restore(); // only puts back a count that requireFree2M raised
     }
 
     private static String stderrOf(Runnable r) {
