@@ -58,6 +58,9 @@ public final class Eal implements AutoCloseable {
      *
      * @throws EalArgumentException  for a bad argument or {@code -h} (see {@link EalArgumentException#helpRequested()})
      * @throws IllegalStateException if an EAL is already live in this process
+     * @throws MemoryException       if memory cannot be set up as asked (no room, limits, options
+     *                               that differ from memory already set up)
+     * @throws org.jpdk.sys.LinuxException if a system call the EAL needs fails (e.g. pinning a thread)
      */
     public static Eal init(String... args) {
         BitSet allowed = Libc.schedGetaffinity(0);
@@ -94,11 +97,39 @@ public final class Eal implements AutoCloseable {
             worker.start();
         }
         for (int s : config.serviceLcores()) services.add(s, cpus[s]);
-        // Memory init (hugepages, memsegs, memzones) goes here, once lcores exist and before
-        // anything can allocate: EalMemory.init(config, this) registering its teardown with onCleanup.
+        initMemory();
         Runtime.getRuntime().addShutdownHook(signalHook);
         Log.EAL.log(Log.DEBUG, "main lcore %d, workers %s, service lcores %s", config.mainLcore(),
                 EalArgs.join(config.workers()), EalArgs.join(config.serviceLcores()));
+    }
+
+    /**
+     * Sets memory up from the EAL options, once lcores exist and before anything allocates, and
+     * hands its teardown to cleanup (registered first, so it runs last). Memory that a Memzone or
+     * Malloc call already set up before the EAL ran is adopted when its options are the same, and
+     * refused clearly when they differ: silently keeping 4 KiB pages after --huge-dir was asked for
+     * would be a lie.
+     */
+    private void initMemory() {
+        MemoryOptions want = memoryOptions(config);
+        if (EalMemory.initialised()) {
+            MemoryOptions have = EalMemory.options();
+            if (!have.equals(want)) {
+                throw new MemoryException("memory was already set up before Eal.init (by a Memzone or Malloc call) with "
+                        + have + ", but the EAL arguments ask for " + want + "; call Eal.init first, or EalMemory.shutdown()");
+            }
+        } else {
+            EalMemory.init(want);
+        }
+        onCleanup(EalMemory::shutdown);
+    }
+
+    /** The EAL options that shape memory, mapped onto {@link MemoryOptions}. */
+    static MemoryOptions memoryOptions(EalConfig config) {
+        long[] socketMem = config.socketMemMb().isEmpty() ? null
+                : config.socketMemMb().stream().mapToLong(mb -> (long) mb << 20).toArray();
+        return new MemoryOptions(socketMem == null ? config.memoryBytes() : 0, socketMem, config.noHuge(),
+                config.hugeDir(), config.filePrefix(), config.inMemory(), EalMemory.IovaMode.AUTO);
     }
 
     void checkCpusAvailable(int lcore, BitSet want) {

@@ -18,7 +18,7 @@ import java.util.Map;
  * @param memoryBytes   {@code -m} (or the sum of {@code --socket-mem}) in bytes; 0 when not given
  * @param socketMemMb   {@code --socket-mem}: MB per NUMA socket, index = socket id; empty when not given
  * @param noHuge        {@code --no-huge}: 4 KiB pages instead of hugepages
- * @param hugeDir       {@code --huge-dir}, or null to find the hugetlbfs mount
+ * @param hugeDir       {@code --huge-dir}, or null for anonymous hugepages (no files, as --in-memory)
  * @param filePrefix    {@code --file-prefix}, default {@code "rte"}
  * @param inMemory      {@code --in-memory}: no shared files at all
  * @param logLevels     {@code --log-level} settings in command-line order

@@ -82,6 +82,19 @@ public record MemoryOptions(long memoryBytes, long[] socketMemBytes, boolean noH
         return socketMemBytes == null ? null : socketMemBytes.clone();
     }
 
+    // The record's own equals would compare the array by identity; options are values.
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof MemoryOptions m && memoryBytes == m.memoryBytes && Arrays.equals(socketMemBytes, m.socketMemBytes)
+                && noHuge == m.noHuge && java.util.Objects.equals(hugeDir, m.hugeDir) && filePrefix.equals(m.filePrefix)
+                && inMemory == m.inMemory && iovaMode == m.iovaMode;
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(memoryBytes, Arrays.hashCode(socketMemBytes), noHuge, hugeDir, filePrefix, inMemory, iovaMode);
+    }
+
     @Override
     public String toString() {
         return "MemoryOptions[m=" + memoryBytes + ", socketMem=" + Arrays.toString(socketMemBytes) + ", noHuge=" + noHuge

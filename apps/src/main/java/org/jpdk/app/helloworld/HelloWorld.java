@@ -4,6 +4,8 @@ import org.jpdk.eal.CallMain;
 import org.jpdk.eal.Eal;
 import org.jpdk.eal.EalArgumentException;
 import org.jpdk.eal.Lcore;
+import org.jpdk.eal.MemoryException;
+import org.jpdk.sys.LinuxException;
 
 import java.io.PrintStream;
 
@@ -35,6 +37,9 @@ public final class HelloWorld {
                 out.print("usage: jpdk helloworld [EAL options]\n" + e.getMessage());
                 return 0;
             }
+            err.println("EAL: error: " + e.getMessage());
+            return 1;
+        } catch (MemoryException | LinuxException e) {
             err.println("EAL: error: " + e.getMessage());
             return 1;
         }
