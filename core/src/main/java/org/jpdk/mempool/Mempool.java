@@ -238,8 +238,11 @@ public final class Mempool<T> implements AutoCloseable {
             return false;
         }
         int len = cache.len - n;
+        T[] stack = (T[]) cache.objs;
         // The top n of the stack are the hottest; their order inside the burst does not matter.
-        System.arraycopy((T[]) cache.objs, len, objs, off, n);
+        // One object is a plain load: arraycopy's setup costs more than the copy at n = 1.
+        if (n == 1) objs[off] = stack[len];
+        else System.arraycopy(stack, len, objs, off, n);
         cache.len = len;
         cache.getSuccessObjs += n;
         cache.getSuccessBulks++;
@@ -323,7 +326,8 @@ public final class Mempool<T> implements AutoCloseable {
         cache.putObjs += n;
         cache.putBulks++;
         int len = cache.len;
-        System.arraycopy(objs, off, (T[]) cache.objs, len, n);
+        if (n == 1) ((T[]) cache.objs)[len] = objs[off];
+        else System.arraycopy(objs, off, (T[]) cache.objs, len, n);
         len += n;
         cache.len = len;
         if (len > cache.flushThreshold) flush(cache, len - cache.size);
