@@ -79,6 +79,20 @@ public final class Bench {
         }
     }
 
+    /**
+     * Removes the runtime directory a DPDK peer run with {@code --file-prefix prefix} leaves in
+     * /var/run/dpdk (sockets and config files), so a benchmark leaves nothing behind.
+     */
+    public static void removeDpdkRuntimeDir(String prefix) {
+        Path dir = Path.of("/var/run/dpdk", prefix);
+        if (!Files.isDirectory(dir)) return;
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            System.out.println("# could not remove " + dir + ": " + e.getMessage());
+        }
+    }
+
     /** An ordered name-to-figure map, for collecting results before printing them. */
     public static Map<String, Double> results() {
         return new LinkedHashMap<>();

@@ -118,6 +118,7 @@ public final class MempoolBench {
                 "--log-level", "lib.eal:warning"));
         System.out.println("# running DPDK mempool_perf_autotest (windows of " + (5000 / div) + " ms) ...");
         String output = Bench.runPeer(cmd, "mempool_perf_autotest\n", 150);
+        Bench.removeDpdkRuntimeDir("jpdkmp");
         try (var files = Files.list(dir)) {
             for (Path p : files.toList()) Files.deleteIfExists(p);
         }
