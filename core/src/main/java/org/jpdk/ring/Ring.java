@@ -32,15 +32,19 @@ import java.util.concurrent.ConcurrentHashMap;
  * its reference until a later enqueue overwrites it (as in DPDK; rings normally carry pooled
  * objects); {@code null} may be enqueued, but then {@link #dequeue()} cannot tell it from empty.
  * <pre>
- * Field layout (class hierarchy, 128-byte pads against false sharing and adjacent-line prefetch)
- *   RingPad0     128 B  pad
- *   RingProducer        prodHts, prodRtsHead, prodRtsTail (long), prodHead, prodTail,
- *                       consTailCache, prodHeadSt (int)     written by producers
- *   RingPad1     128 B  pad
- *   RingConsumer        consHts, consRtsHead, consRtsTail, consHead, consTail,
- *                       prodTailCache, consHeadSc           written by consumers
- *   RingPad2     128 B  pad
- *   Ring                name, slots, mask, capacity, flags, sync modes    immutable
+ * Field layout (class hierarchy; 128-byte pads against false sharing and adjacent-line prefetch)
+ *   RingPad0          128 B  pad
+ *   RingProducer             prodHts, prodRtsHead, prodRtsTail (long), prodHead,
+ *                            consTailCache, prodHeadSt (int)        written by producers only
+ *   RingPadP          128 B  pad
+ *   RingProducerTail         prodTail (int)                         written by producers, polled by consumers
+ *   RingPad1          128 B  pad
+ *   RingConsumer             consHts, consRtsHead, consRtsTail, consHead,
+ *                            prodTailCache, consHeadSc              written by consumers only
+ *   RingPadC          128 B  pad
+ *   RingConsumerTail         consTail (int)                         written by consumers, polled by producers
+ *   RingPad2          128 B  pad
+ *   Ring                     name, slots, mask, capacity, flags, sync modes, htdMax   read-only
  * </pre>
  *
  * @param <T> the element type

@@ -24,7 +24,7 @@ abstract class RingProducer extends RingPad0 {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             PROD_HEAD = l.findVarHandle(RingProducer.class, "prodHead", int.class);
-            PROD_TAIL = l.findVarHandle(RingProducer.class, "prodTail", int.class);
+            PROD_TAIL = l.findVarHandle(RingProducerTail.class, "prodTail", int.class);
             PROD_HTS = l.findVarHandle(RingProducer.class, "prodHts", long.class);
             PROD_RTS_HEAD = l.findVarHandle(RingProducer.class, "prodRtsHead", long.class);
             PROD_RTS_TAIL = l.findVarHandle(RingProducer.class, "prodRtsTail", long.class);
@@ -39,8 +39,6 @@ abstract class RingProducer extends RingPad0 {
     long prodRtsHead, prodRtsTail;
     /** Next slot to claim (MT/ST modes). */
     int prodHead;
-    /** Slots before this are published to consumers (every mode). */
-    int prodTail;
     /** ST only: a consumer tail seen earlier, valid while {@link #prodHeadSt} equals prodHead. */
     int consTailCache;
     int prodHeadSt;
@@ -59,7 +57,21 @@ abstract class RingProducer extends RingPad0 {
     final long caxProdRtsTail(long expect, long v) { return (long) PROD_RTS_TAIL.compareAndExchange(this, expect, v); }
 }
 
-abstract class RingPad1 extends RingProducer {
+abstract class RingPadP extends RingProducer {
+    long p30, p31, p32, p33, p34, p35, p36, p37; //  64 bytes
+    long p38, p39, p3a, p3b, p3c, p3d, p3e, p3f; // 128 bytes
+}
+
+/**
+ * The producer tail, alone on its line: consumers poll it, and producer-private writes (head,
+ * cached consumer tail) would otherwise invalidate their copy on every enqueue.
+ */
+abstract class RingProducerTail extends RingPadP {
+    /** Slots before this are published to consumers (every mode). */
+    int prodTail;
+}
+
+abstract class RingPad1 extends RingProducerTail {
     long p10, p11, p12, p13, p14, p15, p16, p17; //  64 bytes
     long p18, p19, p1a, p1b, p1c, p1d, p1e, p1f; // 128 bytes
 }
@@ -76,7 +88,7 @@ abstract class RingConsumer extends RingPad1 {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             CONS_HEAD = l.findVarHandle(RingConsumer.class, "consHead", int.class);
-            CONS_TAIL = l.findVarHandle(RingConsumer.class, "consTail", int.class);
+            CONS_TAIL = l.findVarHandle(RingConsumerTail.class, "consTail", int.class);
             CONS_HTS = l.findVarHandle(RingConsumer.class, "consHts", long.class);
             CONS_RTS_HEAD = l.findVarHandle(RingConsumer.class, "consRtsHead", long.class);
             CONS_RTS_TAIL = l.findVarHandle(RingConsumer.class, "consRtsTail", long.class);
@@ -88,7 +100,6 @@ abstract class RingConsumer extends RingPad1 {
     long consHts;
     long consRtsHead, consRtsTail;
     int consHead;
-    int consTail;
     int prodTailCache;
     int consHeadSc;
 
@@ -106,7 +117,17 @@ abstract class RingConsumer extends RingPad1 {
     final long caxConsRtsTail(long expect, long v) { return (long) CONS_RTS_TAIL.compareAndExchange(this, expect, v); }
 }
 
-abstract class RingPad2 extends RingConsumer {
+abstract class RingPadC extends RingConsumer {
+    long p40, p41, p42, p43, p44, p45, p46, p47; //  64 bytes
+    long p48, p49, p4a, p4b, p4c, p4d, p4e, p4f; // 128 bytes
+}
+
+/** The consumer tail, alone on its line for the same reason as {@link RingProducerTail}. */
+abstract class RingConsumerTail extends RingPadC {
+    int consTail;
+}
+
+abstract class RingPad2 extends RingConsumerTail {
     long p20, p21, p22, p23, p24, p25, p26, p27; //  64 bytes
     long p28, p29, p2a, p2b, p2c, p2d, p2e, p2f; // 128 bytes
 }
