@@ -275,7 +275,7 @@ public final class Ring<T> extends RingPad2 implements AutoCloseable {
      * preempted; Java threads usually are, and a waiter that keeps spinning on a busy core only
      * delays the preempted thread it waits for, so after a short spin it yields the core.
      */
-    private static int pause(int spins) {
+    static int pause(int spins) {
         if (spins < SPINS_BEFORE_YIELD) Thread.onSpinWait();
         else Thread.yield();
         return spins + 1;
@@ -284,12 +284,12 @@ public final class Ring<T> extends RingPad2 implements AutoCloseable {
     private static final int SPINS_BEFORE_YIELD = 256;
 
     // A claim is (old head, count) in one long so the head movers return both without allocating.
-    private static long claim(int head, int n) { return ((long) head << 32) | n; }
-    private static int claimHead(long c) { return (int) (c >>> 32); }
-    private static int claimed(long c) { return (int) c; }
+    static long claim(int head, int n) { return ((long) head << 32) | n; }
+    static int claimHead(long c) { return (int) (c >>> 32); }
+    static int claimed(long c) { return (int) c; }
 
     /** How many of n to take given what is free (or filled): n or 0 for bulk, up to n for burst. */
-    private static int fit(int n, int avail, boolean fixed) {
+    static int fit(int n, int avail, boolean fixed) {
         return n <= avail ? n : fixed || avail < 0 ? 0 : avail;
     }
 

@@ -60,4 +60,29 @@ class RingConcurrencyTest {
     void rtsProducersHtsConsumersExactSize() {
         hammer("hammer_rts_hts", 1000, Ring.F_MP_RTS_ENQ | Ring.F_MC_HTS_DEQ | Ring.F_EXACT_SZ, 0, 0, 3, 2);
     }
+
+    private static void hammerLong(int count, int flags, int start, int sync, int producers, int consumers) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+            java.lang.foreign.MemorySegment seg = arena.allocate(LongRing.bytesFor(count, flags), 128);
+            LongRing created = LongRing.create(seg, count, flags, start);
+            LongRing r = LongRing.attach(seg); // the threads use a second handle, as another process would
+            RingHammer.run(RingHammer.of(r, sync), producers, consumers, PER_PRODUCER);
+            org.junit.jupiter.api.Assertions.assertTrue(created.isEmpty(), "ring empty at the end");
+        }
+    }
+
+    @Test
+    void longRingMpmc3x3AcrossTheIndexWrap() {
+        hammerLong(1024, 0, -3_000_000, 0, 3, 3);
+    }
+
+    @Test
+    void longRingSpsc() {
+        hammerLong(256, Ring.F_SP_ENQ | Ring.F_SC_DEQ, 0, 0, 1, 1);
+    }
+
+    @Test
+    void longRingMpscPerCallExactSize() {
+        hammerLong(1000, Ring.F_EXACT_SZ, 0, 1, 3, 1);
+    }
 }

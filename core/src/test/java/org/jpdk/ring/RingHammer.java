@@ -154,4 +154,39 @@ final class RingHammer {
             }
         };
     }
+
+    /** A Port over an off-heap ring; sync chooses the generic (0), mp/mc (1) or sp/sc (2) calls. */
+    static Port of(LongRing r, int sync) {
+        return new Port() {
+            @Override
+            public int put(long[] vals, int n, int mode) {
+                if (mode == 0) return r.enqueue(vals[0]) ? 1 : 0;
+                return switch (sync * 2 + mode - 1) {
+                    case 0 -> r.enqueueBulk(vals, 0, n);
+                    case 1 -> r.enqueueBurst(vals, 0, n);
+                    case 2 -> r.mpEnqueueBulk(vals, 0, n);
+                    case 3 -> r.mpEnqueueBurst(vals, 0, n);
+                    case 4 -> r.spEnqueueBulk(vals, 0, n);
+                    default -> r.spEnqueueBurst(vals, 0, n);
+                };
+            }
+
+            @Override
+            public int take(long[] vals, int n, int mode) {
+                if (mode == 0) {
+                    long v = r.dequeue(-1);
+                    vals[0] = v;
+                    return v == -1 ? 0 : 1;
+                }
+                return switch (sync * 2 + mode - 1) {
+                    case 0 -> r.dequeueBulk(vals, 0, n);
+                    case 1 -> r.dequeueBurst(vals, 0, n);
+                    case 2 -> r.mcDequeueBulk(vals, 0, n);
+                    case 3 -> r.mcDequeueBurst(vals, 0, n);
+                    case 4 -> r.scDequeueBulk(vals, 0, n);
+                    default -> r.scDequeueBurst(vals, 0, n);
+                };
+            }
+        };
+    }
 }
