@@ -39,9 +39,12 @@ abstract class RingProducer extends RingPad0 {
     long prodRtsHead, prodRtsTail;
     /** Next slot to claim (MT/ST modes). */
     int prodHead;
-    /** ST only: a consumer tail seen earlier, valid while {@link #prodHeadSt} equals prodHead. */
+    /**
+     * A consumer tail seen earlier (by the ST path or the last MT claim), so the ST path reads the
+     * consumer's line only when this says full. Never ahead of the real tail, so never unsafe;
+     * like DPDK's head CAS, it assumes no thread stalls for 2^31 ring operations mid-call.
+     */
     int consTailCache;
-    int prodHeadSt;
 
     final int lvProdHead() { return (int) PROD_HEAD.getAcquire(this); }
     final int lvProdTail() { return (int) PROD_TAIL.getAcquire(this); }
@@ -100,8 +103,8 @@ abstract class RingConsumer extends RingPad1 {
     long consHts;
     long consRtsHead, consRtsTail;
     int consHead;
+    /** A producer tail seen earlier; see {@link RingProducer#consTailCache}. */
     int prodTailCache;
-    int consHeadSc;
 
     final int lvConsHead() { return (int) CONS_HEAD.getAcquire(this); }
     final int lvConsTail() { return (int) CONS_TAIL.getAcquire(this); }
