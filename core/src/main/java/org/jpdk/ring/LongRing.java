@@ -1,0 +1,320 @@
+package org.jpdk.ring;
+
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.util.Objects;
+
+/**
+ * A lockless FIFO of 64-bit values in a caller-supplied {@link MemorySegment}, so another thread
+ * or another process mapping the same memory can {@link #attach} and use it: {@link Ring}'s
+ * algorithm (DPDK rte_ring: claim by moving the head, copy, publish by a release store of the
+ * tail after earlier claimers) on int and long views of the segment, with no Java object shared.
+ * MP/MC or SP/SC per side, and {@link Ring#F_EXACT_SZ}; HTS/RTS are not offered here. Every
+ * index read from the shared header is masked with the size fixed at create/attach time, so a
+ * corrupt or hostile peer can stall the ring but never make it read or write outside the segment.
+ * <pre>
+ * offset  size  field     written by
+ *      0     4  magic     create ("JPRL", 0x4C52504A)
+ *      4     4  version   create (1)
+ *      8     4  size      create: slot count, a power of two
+ *     12     4  mask      create: size - 1
+ *     16     4  capacity  create: size - 1, or count with F_EXACT_SZ
+ *     20     4  flags     create
+ *     24   104  reserved
+ *    128     4  prodHead  producers (CAS in MP mode)
+ *    132     4  prodTail  producers (release), polled by consumers
+ *    136   120  pad
+ *    256     4  consHead  consumers
+ *    260     4  consTail  consumers (release), polled by producers
+ *    264   120  pad
+ *    384  8*size slots    producers write, consumers read
+ * </pre>
+ * Thread contract as {@link Ring}: any number of producers and consumers on an MP/MC side, one at
+ * a time on an SP/SC side, across all processes attached.
+ */
+public final class LongRing {
+    public static final int MAGIC = 0x4C52504A;
+    public static final int VERSION = 1;
+    public static final int HEADER_BYTES = 384;
+    static final long OFF_MAGIC = 0, OFF_VERSION = 4, OFF_SIZE = 8, OFF_MASK = 12, OFF_CAPACITY = 16, OFF_FLAGS = 20;
+    static final long OFF_PROD_HEAD = 128, OFF_PROD_TAIL = 132, OFF_CONS_HEAD = 256, OFF_CONS_TAIL = 260;
+    private static final int FLAGS_ALLOWED = Ring.F_SP_ENQ | Ring.F_SC_DEQ | Ring.F_EXACT_SZ;
+
+    private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+
+    private final MemorySegment seg;
+    private final int mask;
+    private final int capacity;
+    private final int flags;
+    private final boolean sp;
+    private final boolean sc;
+
+    private LongRing(MemorySegment seg, int size, int capacity, int flags) {
+        this.seg = seg;
+        this.mask = size - 1;
+        this.capacity = capacity;
+        this.flags = flags;
+        this.sp = (flags & Ring.F_SP_ENQ) != 0;
+        this.sc = (flags & Ring.F_SC_DEQ) != 0;
+    }
+
+    /** Bytes a ring of {@code count} slots needs (a power of two, as {@link Ring#create}). */
+    public static long bytesFor(int count) {
+        return bytesFor(count, 0);
+    }
+
+    /** Bytes a ring of {@code count} needs with these flags ({@link Ring#F_EXACT_SZ} changes the slot count). */
+    public static long bytesFor(int count, int flags) {
+        Ring.checkCount(count, flags);
+        return HEADER_BYTES + 8L * slotsFor(count, flags);
+    }
+
+    private static int slotsFor(int count, int flags) {
+        return (flags & Ring.F_EXACT_SZ) != 0 ? Integer.highestOneBit(count) << 1 : count;
+    }
+
+    /**
+     * Initialises a ring at the start of {@code seg} (which needs {@link #bytesFor} bytes, 8-byte
+     * aligned) and returns a handle on it. Flags: {@link Ring#F_SP_ENQ}, {@link Ring#F_SC_DEQ},
+     * {@link Ring#F_EXACT_SZ}.
+     *
+     * @throws IllegalArgumentException for a bad count, flags or segment
+     */
+    public static LongRing create(MemorySegment seg, int count, int flags) {
+        return create(seg, count, flags, 0);
+    }
+
+    /** As {@link #create(MemorySegment, int, int)}, the indexes starting at {@code start} (tests of the 2^32 wrap). */
+    static LongRing create(MemorySegment seg, int count, int flags, int start) {
+        Objects.requireNonNull(seg, "seg");
+        if ((flags & ~FLAGS_ALLOWED) != 0) {
+            throw new IllegalArgumentException(String.format("flags: 0x%x not allowed for a LongRing; allowed are F_SP_ENQ, "
+                    + "F_SC_DEQ and F_EXACT_SZ (HTS/RTS modes exist only in Ring)", flags));
+        }
+        long need = bytesFor(count, flags);
+        checkSegment(seg, need);
+        int size = slotsFor(count, flags);
+        int capacity = (flags & Ring.F_EXACT_SZ) != 0 ? count : count - 1;
+        seg.asSlice(0, HEADER_BYTES).fill((byte) 0);
+        INT.set(seg, OFF_VERSION, VERSION);
+        INT.set(seg, OFF_SIZE, size);
+        INT.set(seg, OFF_MASK, size - 1);
+        INT.set(seg, OFF_CAPACITY, capacity);
+        INT.set(seg, OFF_FLAGS, flags);
+        INT.set(seg, OFF_PROD_HEAD, start);
+        INT.set(seg, OFF_PROD_TAIL, start);
+        INT.set(seg, OFF_CONS_HEAD, start);
+        INT.set(seg, OFF_CONS_TAIL, start);
+        INT.setRelease(seg, OFF_MAGIC, MAGIC); // last: an attacher that sees the magic (acquire) sees the header
+        return new LongRing(seg, size, capacity, flags);
+    }
+
+    /**
+     * A handle on the ring another party created in {@code seg}, after checking its header.
+     *
+     * @throws IllegalArgumentException naming the first header field that is wrong
+     */
+    public static LongRing attach(MemorySegment seg) {
+        Objects.requireNonNull(seg, "seg");
+        checkSegment(seg, HEADER_BYTES);
+        int magic = (int) INT.getAcquire(seg, OFF_MAGIC);
+        if (magic != MAGIC) {
+            throw new IllegalArgumentException(String.format("segment: magic 0x%08x, expected 0x%08x: not a LongRing, "
+                    + "or not yet initialised by LongRing.create", magic, MAGIC));
+        }
+        int version = (int) INT.get(seg, OFF_VERSION);
+        int size = (int) INT.get(seg, OFF_SIZE);
+        int mask = (int) INT.get(seg, OFF_MASK);
+        int capacity = (int) INT.get(seg, OFF_CAPACITY);
+        int flags = (int) INT.get(seg, OFF_FLAGS);
+        if (version != VERSION) throw bad("version", version, "must be " + VERSION);
+        if (size < 2 || size > Ring.MAX_SIZE || Integer.bitCount(size) != 1) throw bad("size", size, "must be a power of two from 2 to " + Ring.MAX_SIZE);
+        if (mask != size - 1) throw bad("mask", mask, "must be size - 1 = " + (size - 1));
+        if (capacity < 1 || capacity > size - 1) throw bad("capacity", capacity, "must be 1 to size - 1 = " + (size - 1));
+        if ((flags & ~FLAGS_ALLOWED) != 0) throw bad("flags", flags, "may only hold F_SP_ENQ, F_SC_DEQ, F_EXACT_SZ");
+        long need = HEADER_BYTES + 8L * size;
+        if (seg.byteSize() < need) {
+            throw new IllegalArgumentException("segment: " + seg.byteSize() + " bytes, but the header's size " + size + " needs " + need);
+        }
+        return new LongRing(seg, size, capacity, flags);
+    }
+
+    private static IllegalArgumentException bad(String field, int value, String allowed) {
+        return new IllegalArgumentException("segment header: " + field + " " + value + " " + allowed);
+    }
+
+    private static void checkSegment(MemorySegment seg, long need) {
+        if (seg.byteSize() < need) {
+            throw new IllegalArgumentException("segment: " + seg.byteSize() + " bytes, needs at least " + need);
+        }
+        if (seg.maxByteAlignment() < 8) {
+            throw new IllegalArgumentException("segment: aligned to " + seg.maxByteAlignment()
+                    + " bytes, needs 8 (atomic int/long access); use native memory or a long[]-backed segment");
+        }
+        if (seg.isReadOnly()) throw new IllegalArgumentException("segment: read-only; a ring needs write access");
+    }
+
+    public MemorySegment segment() { return seg; }
+    public int capacity() { return capacity; }
+    public int size() { return mask + 1; }
+    public int flags() { return flags; }
+
+    /** Values in the ring: exact when quiescent, a snapshot otherwise. */
+    public int count() {
+        int c = lvConsTail();
+        int n = lvProdTail() - c;
+        return n < 0 ? 0 : Math.min(n, capacity);
+    }
+
+    public int freeCount() { return capacity - count(); }
+    public boolean isEmpty() { return count() == 0; }
+    public boolean isFull() { return freeCount() == 0; }
+
+    // Hot calls: no allocation, return the count moved, leave the ring untouched when they move
+    // nothing; IndexOutOfBoundsException only for off/n outside vals, before any change.
+
+    /** All {@code n} values of {@code vals[off..off+n)} or none; release: visible to the consumer that takes them. */
+    public int enqueueBulk(long[] vals, int off, int n) { return doEnqueue(vals, off, n, true, sp); }
+    public int enqueueBurst(long[] vals, int off, int n) { return doEnqueue(vals, off, n, false, sp); }
+    /** Exactly {@code n} values or none; acquire: sees what the producer wrote. */
+    public int dequeueBulk(long[] vals, int off, int n) { return doDequeue(vals, off, n, true, sc); }
+    public int dequeueBurst(long[] vals, int off, int n) { return doDequeue(vals, off, n, false, sc); }
+    public int mpEnqueueBulk(long[] vals, int off, int n) { return doEnqueue(vals, off, n, true, false); }
+    public int spEnqueueBulk(long[] vals, int off, int n) { return doEnqueue(vals, off, n, true, true); }
+    public int mpEnqueueBurst(long[] vals, int off, int n) { return doEnqueue(vals, off, n, false, false); }
+    public int spEnqueueBurst(long[] vals, int off, int n) { return doEnqueue(vals, off, n, false, true); }
+    public int mcDequeueBulk(long[] vals, int off, int n) { return doDequeue(vals, off, n, true, false); }
+    public int scDequeueBulk(long[] vals, int off, int n) { return doDequeue(vals, off, n, true, true); }
+    public int mcDequeueBurst(long[] vals, int off, int n) { return doDequeue(vals, off, n, false, false); }
+    public int scDequeueBurst(long[] vals, int off, int n) { return doDequeue(vals, off, n, false, true); }
+
+    /** Enqueues one value; false if full. */
+    public boolean enqueue(long v) {
+        long c = moveProdHead(1, true, sp);
+        if (c == 0) return false;
+        int head = Ring.claimHead(c);
+        LONG.set(seg, slot(head), v);
+        updateProdTail(head, 1, sp);
+        return true;
+    }
+
+    /** Dequeues one value, or returns {@code ifEmpty} (pick a value producers never send). */
+    public long dequeue(long ifEmpty) {
+        long c = moveConsHead(1, true, sc);
+        if (c == 0) return ifEmpty;
+        int head = Ring.claimHead(c);
+        long v = (long) LONG.get(seg, slot(head));
+        updateConsTail(head, 1, sc);
+        return v;
+    }
+
+    private int doEnqueue(long[] vals, int off, int n, boolean fixed, boolean single) {
+        Objects.checkFromIndexSize(off, n, vals.length);
+        if (n == 0) return 0;
+        long c = moveProdHead(n, fixed, single);
+        int got = Ring.claimed(c);
+        if (got == 0) return 0;
+        int head = Ring.claimHead(c);
+        enqueueElems(head, vals, off, got);
+        updateProdTail(head, got, single);
+        return got;
+    }
+
+    private int doDequeue(long[] vals, int off, int n, boolean fixed, boolean single) {
+        Objects.checkFromIndexSize(off, n, vals.length);
+        if (n == 0) return 0;
+        long c = moveConsHead(n, fixed, single);
+        int got = Ring.claimed(c);
+        if (got == 0) return 0;
+        int head = Ring.claimHead(c);
+        dequeueElems(head, vals, off, got);
+        updateConsTail(head, got, single);
+        return got;
+    }
+
+    private long slot(int idx) {
+        return HEADER_BYTES + 8L * (idx & mask);
+    }
+
+    // One head mover per side, as DPDK's move_head: ST does a plain load and store, MT a CAS loop.
+    private long moveProdHead(int n, boolean fixed, boolean st) {
+        int head, got;
+        do {
+            head = (int) INT.getAcquire(seg, OFF_PROD_HEAD); // A0: head before the consumer tail
+            // A1 pairs with R1 (updateConsTail): the slots we overwrite have been read.
+            got = Ring.fit(n, capacity + (int) INT.getAcquire(seg, OFF_CONS_TAIL) - head, fixed);
+            if (got == 0) return 0;
+            if (st) {
+                INT.set(seg, OFF_PROD_HEAD, head + got);
+                break;
+            }
+        } while (!INT.compareAndSet(seg, OFF_PROD_HEAD, head, head + got));
+        return Ring.claim(head, got);
+    }
+
+    private long moveConsHead(int n, boolean fixed, boolean st) {
+        int head, got;
+        do {
+            head = (int) INT.getAcquire(seg, OFF_CONS_HEAD); // A0
+            // A2 pairs with R0 (updateProdTail): the slots up to the producer tail are written.
+            got = Ring.fit(n, (int) INT.getAcquire(seg, OFF_PROD_TAIL) - head, fixed);
+            if (got == 0) return 0;
+            if (st) {
+                INT.set(seg, OFF_CONS_HEAD, head + got);
+                break;
+            }
+        } while (!INT.compareAndSet(seg, OFF_CONS_HEAD, head, head + got));
+        return Ring.claim(head, got);
+    }
+
+    private void enqueueElems(int head, long[] vals, int off, int n) {
+        int idx = head & mask;
+        if (n <= mask + 1 - idx) {
+            MemorySegment.copy(vals, off, seg, ValueLayout.JAVA_LONG, slot(idx), n);
+        } else {
+            int first = mask + 1 - idx;
+            MemorySegment.copy(vals, off, seg, ValueLayout.JAVA_LONG, slot(idx), first);
+            MemorySegment.copy(vals, off + first, seg, ValueLayout.JAVA_LONG, HEADER_BYTES, n - first);
+        }
+    }
+
+    private void dequeueElems(int head, long[] vals, int off, int n) {
+        int idx = head & mask;
+        if (n <= mask + 1 - idx) {
+            MemorySegment.copy(seg, ValueLayout.JAVA_LONG, slot(idx), vals, off, n);
+        } else {
+            int first = mask + 1 - idx;
+            MemorySegment.copy(seg, ValueLayout.JAVA_LONG, slot(idx), vals, off, first);
+            MemorySegment.copy(seg, ValueLayout.JAVA_LONG, HEADER_BYTES, vals, off + first, n - first);
+        }
+    }
+
+    private void updateProdTail(int head, int n, boolean st) {
+        if (!st) {
+            // Earlier claimers publish first; A5 pairs with their R0, so ours carries their slots.
+            for (int spins = 0; (int) INT.getAcquire(seg, OFF_PROD_TAIL) != head; ) spins = Ring.pause(spins);
+        }
+        INT.setRelease(seg, OFF_PROD_TAIL, head + n); // R0 pairs with A2
+    }
+
+    private void updateConsTail(int head, int n, boolean st) {
+        if (!st) {
+            for (int spins = 0; (int) INT.getAcquire(seg, OFF_CONS_TAIL) != head; ) spins = Ring.pause(spins); // A5
+        }
+        INT.setRelease(seg, OFF_CONS_TAIL, head + n); // R1 pairs with A1
+    }
+
+    private int lvProdTail() { return (int) INT.getAcquire(seg, OFF_PROD_TAIL); }
+    private int lvConsTail() { return (int) INT.getAcquire(seg, OFF_CONS_TAIL); }
+
+    /** Prints the header and indexes, as {@code rte_ring_dump}. */
+    public void dump(PrintStream out) {
+        out.printf("long ring @%s%n  flags=0x%x%n  size=%d%n  capacity=%d%n  ct=%d%n  ch=%d%n  pt=%d%n  ph=%d%n  used=%d%n  avail=%d%n",
+                seg, flags, mask + 1, capacity, Integer.toUnsignedLong(lvConsTail()),
+                Integer.toUnsignedLong((int) INT.getAcquire(seg, OFF_CONS_HEAD)), Integer.toUnsignedLong(lvProdTail()),
+                Integer.toUnsignedLong((int) INT.getAcquire(seg, OFF_PROD_HEAD)), count(), freeCount());
+    }
+}
