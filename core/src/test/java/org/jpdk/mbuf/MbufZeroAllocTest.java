@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.concurrent.TimeUnit;
 import org.jpdk.eal.Memzone;
-import org.jpdk.mempool.AllocationMeter;
+import org.jpdk.testing.AllocationMeter;
 import org.jpdk.mempool.Lcores;
 import org.jpdk.mempool.Mempool;
 import org.junit.jupiter.api.Test;

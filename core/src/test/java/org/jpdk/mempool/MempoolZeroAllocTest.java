@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
+import org.jpdk.testing.AllocationMeter;
 import org.jpdk.eal.Memzone;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

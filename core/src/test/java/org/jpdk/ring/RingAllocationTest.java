@@ -2,27 +2,19 @@ package org.jpdk.ring;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.lang.management.ManagementFactory;
 import java.util.concurrent.TimeUnit;
+import org.jpdk.testing.AllocationMeter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** The fast paths allocate nothing once warm: measured with the thread's allocation counter. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class RingAllocationTest {
-    private static final com.sun.management.ThreadMXBean THREADS =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     private static final int ROUNDS = 200_000;
 
+    /** Bytes {@code work} (itself a loop of many operations) allocates once warm: see AllocationMeter. */
     static long allocatedBy(Runnable work) {
-        long tid = Thread.currentThread().threadId();
-        work.run(); // warm-up: JIT compiles the loop, one-time class init allocates here
-        work.run();
-        long before = THREADS.getThreadAllocatedBytes(tid);
-        work.run();
-        long after = THREADS.getThreadAllocatedBytes(tid);
-        // The counter reads themselves allocate nothing; the baseline below proves it.
-        return after - before;
+        return AllocationMeter.bytesAllocated(2, 1, work);
     }
 
     @Test
