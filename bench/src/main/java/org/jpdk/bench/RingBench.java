@@ -1,12 +1,16 @@
 package org.jpdk.bench;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
@@ -23,7 +27,9 @@ import org.openjdk.jmh.runner.options.VerboseMode;
 public final class RingBench {
     private static final String[] JVM_ARGS = {"--enable-native-access=ALL-UNNAMED",
             "--sun-misc-unsafe-memory-access=allow", "--add-opens", "java.base/jdk.internal.misc=ALL-UNNAMED", "-Xmx512m"};
-    private static final List<String> EAL_ARGS = List.of("--no-huge", "-m", "512", "-l", "0-1", "--file-prefix", "jpdkbench",
+    private static final String FILE_PREFIX = "jpdkbench";
+    // --no-huge: the machine may have no hugepages reserved (and --in-memory refuses --no-huge).
+    private static final List<String> EAL_ARGS = List.of("--no-huge", "-m", "512", "-l", "0-1", "--file-prefix", FILE_PREFIX,
             "--no-pci", "--log-level", "lib.eal:debug");
 
     private RingBench() {
@@ -90,6 +96,7 @@ public final class RingBench {
         List<String> cmd = new ArrayList<>(List.of(test.toString()));
         cmd.addAll(EAL_ARGS);
         String out = Bench.runPeer(cmd, "ring_perf_autotest\n", 120);
+        removeRuntimeDir();
         if (out == null) return;
         Matcher hz = Pattern.compile("TSC frequency is ~(\\d+) KHz").matcher(out);
         if (!hz.find()) {
@@ -102,6 +109,19 @@ public final class RingBench {
         // The legacy (pointer-element) API comes first; "single" from its single-element section, bulk from "Testing bulk".
         parseDpdk(section(out, "### Testing single element enq/deq ###"), "single", 1, ghz, r);
         parseDpdk(section(out, "### Testing bulk enq/deq ###"), "bulk", 0, ghz, r);
+    }
+
+    /** dpdk-test leaves its runtime directory (config, mp socket) behind; ours is ours alone. */
+    private static void removeRuntimeDir() {
+        String xdg = System.getenv("XDG_RUNTIME_DIR");
+        for (Path dir : List.of(Path.of("/var/run/dpdk", FILE_PREFIX), Path.of(xdg == null ? "/tmp" : xdg, "dpdk", FILE_PREFIX))) {
+            if (!Files.isDirectory(dir)) continue;
+            try (Stream<Path> files = Files.walk(dir)) {
+                for (Path f : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(f);
+            } catch (IOException e) {
+                System.out.println("# could not remove dpdk-test's runtime directory " + dir + ": " + e.getMessage());
+            }
+        }
     }
 
     private static String section(String out, String header) {

@@ -18,10 +18,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>
  * Progress: MP/MC is lock-free for the claim and blocking for the tail update (a claimer
  * preempted between its claim and its tail update stalls later claimers of its side, as in DPDK;
- * waiters spin briefly, then yield the core to it); SP/SC is wait-free. Like DPDK, a CAS that sees the same head after 2^32 operations (ABA) is
- * assumed not to happen. Sync modes per side, fixed at {@link #create}: MP/MC (default), SP/SC
- * ({@link #F_SP_ENQ}, {@link #F_SC_DEQ}), HTS ({@link #F_MP_HTS_ENQ}, {@link #F_MC_HTS_DEQ}: one
- * CAS on a 64-bit head+tail pair, so claimers of a side run one at a time; no tail wait) and RTS
+ * waiters spin briefly, then yield the core to it); SP/SC is wait-free and keeps a private copy
+ * of the other side's tail, reading the shared one only when the copy says full (empty). Like
+ * DPDK, a CAS that sees the same head after 2^32 operations (ABA) is assumed not to happen.
+ * Modes per side, fixed at {@link #create}: MP/MC (default), SP/SC ({@link #F_SP_ENQ},
+ * {@link #F_SC_DEQ}), HTS ({@link #F_MP_HTS_ENQ}, {@link #F_MC_HTS_DEQ}: one CAS on a 64-bit
+ * head+tail pair, so claimers of a side run one at a time; no tail wait) and RTS
  * ({@link #F_MP_RTS_ENQ}, {@link #F_MC_RTS_DEQ}: head and tail are 64-bit (pos, cnt) pairs, the
  * last claimer to finish moves the tail, and the head may run at most {@code htdMax} slots ahead
  * of the tail). The {@code sp/mp/sc/mc} per-call methods choose ST or MT sync for one call, as

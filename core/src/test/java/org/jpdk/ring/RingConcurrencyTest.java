@@ -37,6 +37,28 @@ class RingConcurrencyTest {
     }
 
     @Test
+    void oneProducerAlternatingSpAndMpCallsAcrossTheWrap() {
+        // The SP path trusts a cached consumer tail; MP calls in between must keep it valid.
+        try (Ring<Long> r = Ring.create("hammer_sp_mp", 64, 0, -100_000)) {
+            RingHammer.Port mp = RingHammer.of(r, 1), sp = RingHammer.of(r, 2);
+            RingHammer.Port mixed = new RingHammer.Port() {
+                private int calls; // only the one producer thread touches it
+
+                @Override
+                public int put(long[] vals, int n, int mode) {
+                    return (calls++ & 1) == 0 ? sp.put(vals, n, mode) : mp.put(vals, n, mode);
+                }
+
+                @Override
+                public int take(long[] vals, int n, int mode) {
+                    return mp.take(vals, n, mode);
+                }
+            };
+            RingHammer.run(mixed, 1, 2, PER_PRODUCER);
+        }
+    }
+
+    @Test
     void mpsc() {
         hammer("hammer_mpsc", 256, Ring.F_SC_DEQ, 0, 0, 3, 1);
     }
