@@ -99,6 +99,7 @@ public final class Eal implements AutoCloseable {
         for (int s : config.serviceLcores()) services.add(s, cpus[s]);
         initMemory();
         Runtime.getRuntime().addShutdownHook(signalHook);
+        initSubsystems();
         Log.EAL.log(Log.DEBUG, "main lcore %d, workers %s, service lcores %s", config.mainLcore(),
                 EalArgs.join(config.workers()), EalArgs.join(config.serviceLcores()));
     }
@@ -122,6 +123,13 @@ public final class Eal implements AutoCloseable {
             EalMemory.init(want);
         }
         onCleanup(EalMemory::shutdown);
+    }
+
+    private void initSubsystems() {
+        List<EalSubsystem> subsystems = new ArrayList<>();
+        java.util.ServiceLoader.load(EalSubsystem.class).forEach(subsystems::add);
+        subsystems.sort(java.util.Comparator.comparingInt(EalSubsystem::order));
+        for (EalSubsystem s : subsystems) s.init(this);
     }
 
     /** The EAL options that shape memory, mapped onto {@link MemoryOptions}. */

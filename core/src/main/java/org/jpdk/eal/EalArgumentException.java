@@ -12,7 +12,8 @@ public final class EalArgumentException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
     private final boolean helpRequested;
 
-    EalArgumentException(String message) {
+    /** For libraries that parse EAL-level arguments (such as {@code --vdev} devargs). */
+    public EalArgumentException(String message) {
         this(message, false);
     }
 

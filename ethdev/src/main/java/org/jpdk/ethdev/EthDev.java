@@ -1,0 +1,803 @@
+package org.jpdk.ethdev;
+
+import org.jpdk.eal.Eal;
+import org.jpdk.eal.EalArgumentException;
+import org.jpdk.eal.Log;
+import org.jpdk.mbuf.Mbuf;
+import org.jpdk.mempool.Mempool;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.TreeMap;
+
+/**
+ * An Ethernet port, as DPDK's {@code rte_ethdev}: created from a {@code --vdev} device string by the
+ * driver whose name it starts with, numbered in creation order, then configured, given queues,
+ * started and polled with {@link #rxBurst}/{@link #txBurst}.
+ *
+ * <pre>
+ *   probe ─▶ UNCONFIGURED ─configure─▶ CONFIGURED ─queue setup, start─▶ STARTED
+ *                 ▲   reset               ▲  │configure again                │ stop
+ *                 └───────────────────────┴──┴───────────────────────────────┘
+ *   close (from any state) ─▶ CLOSED: every call but name/id is refused
+ * </pre>
+ *
+ * A call in the wrong state, or with a queue index, descriptor count, offload or MTU the port
+ * cannot take, throws {@link EthDevException} with a one-line message and changes nothing. Control
+ * calls are synchronized on the port. The burst calls are not: a queue is polled by one lcore at a
+ * time, and a port is stopped only after its lcores stopped polling it. A burst on a port that is
+ * not started, or on a queue out of range, is refused by the same single bounds check the hot path
+ * needs anyway: the live queue arrays are empty unless the port is started.
+ */
+public final class EthDev implements AutoCloseable {
+    public static final Log.Type LOG = Log.register("lib.ethdev", "ETHDEV");
+    /** As RTE_MAX_ETHPORTS. */
+    public static final int MAX_PORTS = 32;
+
+    /** A port's life stage. */
+    public enum State { UNCONFIGURED, CONFIGURED, STARTED, CLOSED }
+
+    private static final RxQueue[] NO_RXQ = new RxQueue[0];
+    private static final TxQueue[] NO_TXQ = new TxQueue[0];
+    private static final Object REGISTRY = new Object();
+    private static volatile EthDev[] ports = new EthDev[0];
+    private static List<EthDriver> drivers;
+
+    private final int id;
+    private final String name;
+    private final EthDriver driver;
+    private final EthDevOps ops;
+    private final Devargs devargs;
+
+    // the hot path reads only these two arrays: empty unless started
+    private RxQueue[] rxLive = NO_RXQ;
+    private TxQueue[] txLive = NO_TXQ;
+
+    private volatile State state = State.UNCONFIGURED;
+    private RxQueue[] rxq = NO_RXQ;
+    private TxQueue[] txq = NO_TXQ;
+    private PortConf conf = PortConf.defaults();
+    private MacAddr mac;
+    private int mtu = PortConf.DEFAULT_MTU;
+    private boolean promiscuous = true, allMulticast;
+    private long rssHf;
+    private byte[] rssKey;
+    private int[] reta = new int[0];
+    private final EthStats baseline = new EthStats();
+    private final Map<String, Long> xstatsBaseline = new TreeMap<>();
+    // stats of queues released by a reconfigure, so counters never go backwards within a run
+    private final EthStats released = new EthStats();
+
+    private EthDev(int id, Devargs devargs, EthDriver driver, EthDevOps ops) {
+        this.id = id;
+        this.name = devargs.name();
+        this.devargs = devargs;
+        this.driver = driver;
+        this.ops = ops;
+    }
+
+    // ------------------------------------------------------------------ registry
+
+    /** The drivers on the class path, by {@link EthDriver#name()}. */
+    public static synchronized List<EthDriver> drivers() {
+        if (drivers == null) {
+            List<EthDriver> found = new ArrayList<>();
+            ServiceLoader.load(EthDriver.class).forEach(found::add);
+            found.sort((a, b) -> a.name().compareTo(b.name()));
+            drivers = List.copyOf(found);
+        }
+        return drivers;
+    }
+
+    /** The driver for device name {@code devName}: the longest driver name or alias it starts with. */
+    static EthDriver driverFor(String devName) {
+        EthDriver best = null;
+        int bestLen = -1;
+        for (EthDriver d : drivers()) {
+            List<String> names = new ArrayList<>(d.aliases());
+            names.add(d.name());
+            for (String n : names) {
+                if (devName.startsWith(n) && n.length() > bestLen) {
+                    best = d;
+                    bestLen = n.length();
+                }
+            }
+        }
+        return best;
+    }
+
+    /**
+     * Probes a virtual device from a DPDK device string ({@code net_null0,size=128}) and returns
+     * its new port, as {@code rte_dev_probe}. The port is closed at EAL cleanup at the latest.
+     *
+     * @throws EalArgumentException for an unknown driver, a duplicate name, an unknown key or a bad value
+     * @throws EthDevException      when the driver cannot get what it needs (a file, an interface)
+     */
+    public static EthDev create(String deviceString) {
+        Eal.current();
+        Devargs args = Devargs.parse(deviceString);
+        EthDriver driver = driverFor(args.name());
+        if (driver == null) {
+            throw new EalArgumentException("--vdev " + args.name() + ": no driver for this name; drivers: "
+                    + String.join(", ", drivers().stream().map(EthDriver::name).toList()));
+        }
+        args.checkKeys(driver.keys());
+        synchronized (REGISTRY) {
+            for (EthDev p : ports) {
+                if (p.name.equals(args.name()) && p.state != State.CLOSED) {
+                    throw new EalArgumentException("--vdev " + args.name() + ": a port of this name exists already (port " + p.id + ")");
+                }
+            }
+            if (ports.length >= MAX_PORTS) {
+                throw new EthDevException("--vdev " + args.name() + ": too many ports; at most " + MAX_PORTS);
+            }
+            EthDevOps ops = driver.probe(args);
+            EthDev dev = new EthDev(ports.length, args, driver, ops);
+            ops.port = dev;
+            dev.mac = ops.initialMacAddr();
+            EthDev[] next = Arrays.copyOf(ports, ports.length + 1);
+            next[dev.id] = dev;
+            ports = next;
+            LOG.log(Log.INFO, "port %d: %s", dev.id, args);
+            return dev;
+        }
+    }
+
+    /** Port {@code portId}; throws naming the valid ids if there is none. */
+    public static EthDev get(int portId) {
+        EthDev[] p = ports;
+        if (portId < 0 || portId >= p.length) {
+            throw new EthDevException("port " + portId + ": no such port; "
+                    + (p.length == 0 ? "there are no ports (add one with --vdev net_null0)" : "ports are 0.." + (p.length - 1)));
+        }
+        return p[portId];
+    }
+
+    /** The port named {@code name}, or null. */
+    public static EthDev byName(String name) {
+        for (EthDev p : ports) if (p.name.equals(name) && p.state != State.CLOSED) return p;
+        return null;
+    }
+
+    /** Ports ever created in this EAL, closed ones included (ids are not reused). */
+    public static int count() {
+        return ports.length;
+    }
+
+    /** The ports that are not closed, in id order (RTE_ETH_FOREACH_DEV). */
+    public static List<EthDev> all() {
+        List<EthDev> out = new ArrayList<>();
+        for (EthDev p : ports) if (p.state != State.CLOSED) out.add(p);
+        return out;
+    }
+
+    /** Closes every port and forgets them; EAL cleanup calls this before memory goes. */
+    public static void closeAll() {
+        EthDev[] p;
+        synchronized (REGISTRY) {
+            p = ports;
+            ports = new EthDev[0];
+        }
+        for (int i = p.length - 1; i >= 0; i--) {
+            try {
+                p[i].close();
+            } catch (RuntimeException e) {
+                LOG.err("port " + i + ": close failed: " + e.getMessage());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ identity and info
+
+    public int id() {
+        return id;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String driverName() {
+        return driver.name();
+    }
+
+    public Devargs devargs() {
+        return devargs;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public boolean isStarted() {
+        return state == State.STARTED;
+    }
+
+    public synchronized DevInfo info() {
+        checkNotClosed("info");
+        return ops.info();
+    }
+
+    /** The driver side, for driver-specific calls ({@code (PcapDevice) port.ops()}). */
+    public EthDevOps ops() {
+        return ops;
+    }
+
+    public synchronized int nbRxQueues() {
+        return rxq.length;
+    }
+
+    public synchronized int nbTxQueues() {
+        return txq.length;
+    }
+
+    public synchronized PortConf conf() {
+        return conf;
+    }
+
+    /** The socket the port's memory sits on; -1 (any) for virtual devices. */
+    public int socketId() {
+        return -1;
+    }
+
+    // ------------------------------------------------------------------ configure and queues
+
+    /**
+     * Sets the number of queues and the port configuration (rte_eth_dev_configure). Allowed when
+     * the port is not started; previously set up queues are released.
+     */
+    public synchronized void configure(int nbRxQueues, int nbTxQueues, PortConf conf) {
+        checkNotClosed("configure");
+        if (state == State.STARTED) throw error("configure while started; stop the port first");
+        DevInfo info = ops.info();
+        if (nbRxQueues < 0 || nbRxQueues > info.maxRxQueues()) {
+            throw error("nb_rx_queues=" + nbRxQueues + ": allowed 0.." + info.maxRxQueues());
+        }
+        if (nbTxQueues < 0 || nbTxQueues > info.maxTxQueues()) {
+            throw error("nb_tx_queues=" + nbTxQueues + ": allowed 0.." + info.maxTxQueues());
+        }
+        if (nbRxQueues == 0 && nbTxQueues == 0) throw error("nb_rx_queues=0 and nb_tx_queues=0: a port needs a queue");
+        long badRx = conf.rxOffloads() & ~info.rxOffloadCapa();
+        if (badRx != 0) {
+            throw error("rx offloads " + Offloads.rxNames(badRx) + " requested; driver " + driver.name() + " offers "
+                    + (info.rxOffloadCapa() == 0 ? "none" : Offloads.rxNames(info.rxOffloadCapa())));
+        }
+        long badTx = conf.txOffloads() & ~info.txOffloadCapa();
+        if (badTx != 0) {
+            throw error("tx offloads " + Offloads.txNames(badTx) + " requested; driver " + driver.name() + " offers "
+                    + (info.txOffloadCapa() == 0 ? "none" : Offloads.txNames(info.txOffloadCapa())));
+        }
+        long badRss = conf.rssHf() & ~info.flowTypeRssOffloads();
+        if (badRss != 0) {
+            throw error("RSS hash functions " + Offloads.rssNames(badRss) + " requested; driver " + driver.name() + " offers "
+                    + (info.flowTypeRssOffloads() == 0 ? "none" : Offloads.rssNames(info.flowTypeRssOffloads())));
+        }
+        if (conf.rssKey() != null && conf.rssKey().length != info.hashKeySize()) {
+            throw error("RSS key of " + conf.rssKey().length + " bytes; driver " + driver.name() + " takes " + info.hashKeySize());
+        }
+        int newMtu = conf.mtu() == 0 ? Math.min(PortConf.DEFAULT_MTU, info.maxMtu()) : conf.mtu();
+        checkMtu(info, newMtu);
+        ops.configure(nbRxQueues, nbTxQueues, conf);
+        releaseQueues();
+        this.conf = conf;
+        this.mtu = newMtu;
+        this.rxq = new RxQueue[nbRxQueues];
+        this.txq = new TxQueue[nbTxQueues];
+        if (info.flowTypeRssOffloads() != 0) {
+            rssHf = conf.rssHf();
+            if (conf.rssKey() != null) rssKey = conf.rssKey().clone();
+            if (info.retaSize() > 0) {
+                reta = new int[info.retaSize()];
+                for (int i = 0; i < reta.length; i++) reta[i] = nbRxQueues == 0 ? 0 : i % nbRxQueues;
+                ops.retaUpdate(reta.clone());
+            }
+            ops.rssHashUpdate(rssHf, rssKey == null ? null : rssKey.clone());
+        }
+        state = State.CONFIGURED;
+    }
+
+    /** {@link #rxQueueSetup(int, int, int, Mempool)} on any socket. */
+    public void rxQueueSetup(int queue, int nbDesc, Mempool<Mbuf> pool) {
+        rxQueueSetup(queue, nbDesc, -1, pool);
+    }
+
+    /**
+     * Sets up receive queue {@code queue} with {@code nbDesc} descriptors (0 for the driver's
+     * default) whose mbufs come from {@code pool} (rte_eth_rx_queue_setup). Allowed when configured
+     * and not started.
+     */
+    public synchronized void rxQueueSetup(int queue, int nbDesc, int socketId, Mempool<Mbuf> pool) {
+        checkQueueSetup("rx", queue, rxq.length);
+        if (pool == null) throw error("rx queue " + queue + ": no mempool given");
+        DevInfo info = ops.info();
+        int room = pool.eltSize() - Mbuf.DEFAULT_HEADROOM;
+        if (room < info.minRxBufSize()) {
+            throw error("rx queue " + queue + ": mempool " + pool.name() + " has " + room + " bytes of data room after headroom; driver "
+                    + driver.name() + " needs at least " + info.minRxBufSize());
+        }
+        int n = checkDesc("rx", queue, nbDesc, info);
+        RxQueue old = rxq[queue];
+        if (old != null) {
+            accumulate(old);
+            old.release();
+            rxq[queue] = null;
+        }
+        RxQueue q = ops.rxQueueSetup(queue, n, socketId, pool);
+        q.portId = id;
+        q.queueId = queue;
+        rxq[queue] = q;
+    }
+
+    /** {@link #txQueueSetup(int, int, int)} on any socket. */
+    public void txQueueSetup(int queue, int nbDesc) {
+        txQueueSetup(queue, nbDesc, -1);
+    }
+
+    /** Sets up transmit queue {@code queue} (rte_eth_tx_queue_setup); see {@link #rxQueueSetup}. */
+    public synchronized void txQueueSetup(int queue, int nbDesc, int socketId) {
+        checkQueueSetup("tx", queue, txq.length);
+        int n = checkDesc("tx", queue, nbDesc, ops.info());
+        TxQueue old = txq[queue];
+        if (old != null) {
+            accumulate(old);
+            old.release();
+            txq[queue] = null;
+        }
+        TxQueue q = ops.txQueueSetup(queue, n, socketId);
+        q.portId = id;
+        q.queueId = queue;
+        txq[queue] = q;
+    }
+
+    private void checkQueueSetup(String dir, int queue, int configured) {
+        checkNotClosed(dir + " queue setup");
+        if (state == State.UNCONFIGURED) throw error(dir + " queue setup before configure");
+        if (state == State.STARTED) throw error(dir + " queue setup while started; stop the port first");
+        if (queue < 0 || queue >= configured) throw error(dir + " queue " + queue + " out of range; configured " + configured);
+    }
+
+    private int checkDesc(String dir, int queue, int nbDesc, DevInfo info) {
+        if (nbDesc == 0) return info.defaultDesc();
+        if (nbDesc < info.minDesc() || nbDesc > info.maxDesc()) {
+            throw error(dir + " queue " + queue + ": nb_desc=" + nbDesc + ": allowed " + info.minDesc() + ".." + info.maxDesc());
+        }
+        return nbDesc;
+    }
+
+    // ------------------------------------------------------------------ start, stop, close, reset
+
+    /** Starts the port (rte_eth_dev_start): every configured queue must be set up. Starting a started port does nothing. */
+    public synchronized void start() {
+        checkNotClosed("start");
+        if (state == State.STARTED) return;
+        if (state == State.UNCONFIGURED) throw error("start before configure");
+        for (int i = 0; i < rxq.length; i++) if (rxq[i] == null) throw error("start: rx queue " + i + " is not set up");
+        for (int i = 0; i < txq.length; i++) if (txq[i] == null) throw error("start: tx queue " + i + " is not set up");
+        ops.start();
+        rxLive = rxq.clone();
+        txLive = txq.clone();
+        state = State.STARTED;
+    }
+
+    /**
+     * Stops the port (rte_eth_dev_stop); bursts are refused afterwards. Call it only once no lcore
+     * polls the port. Stopping a stopped port does nothing.
+     */
+    public synchronized void stop() {
+        checkNotClosed("stop");
+        if (state != State.STARTED) return;
+        rxLive = NO_RXQ;
+        txLive = NO_TXQ;
+        state = State.CONFIGURED;
+        ops.stop();
+    }
+
+    /** Stops the port, releases its queues and the driver's resources (rte_eth_dev_close). Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (state == State.CLOSED) return;
+        stop();
+        releaseQueues();
+        state = State.CLOSED;
+        ops.close();
+    }
+
+    /** Stops the port and returns it to the unconfigured state (rte_eth_dev_reset); configure it again. */
+    public synchronized void reset() {
+        checkNotClosed("reset");
+        stop();
+        releaseQueues();
+        ops.reset();
+        rxq = NO_RXQ;
+        txq = NO_TXQ;
+        state = State.UNCONFIGURED;
+    }
+
+    private void releaseQueues() {
+        for (int i = 0; i < rxq.length; i++) {
+            if (rxq[i] != null) {
+                accumulate(rxq[i]);
+                rxq[i].release();
+                rxq[i] = null;
+            }
+        }
+        for (int i = 0; i < txq.length; i++) {
+            if (txq[i] != null) {
+                accumulate(txq[i]);
+                txq[i].release();
+                txq[i] = null;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ fast path
+
+    /** {@link #rxBurst(int, Mbuf[], int, int)} into {@code pkts[0..n)}. */
+    public int rxBurst(int queue, Mbuf[] pkts, int n) {
+        return rxBurst(queue, pkts, 0, n);
+    }
+
+    /**
+     * Receives up to {@code n} packets from {@code queue} into {@code pkts[off..off+n)} and
+     * returns how many (rte_eth_rx_burst); the caller owns them. Allocates nothing. Refused with
+     * {@link EthDevException} when the port is not started or the queue is out of range.
+     */
+    public int rxBurst(int queue, Mbuf[] pkts, int off, int n) {
+        RxQueue[] live = rxLive;
+        if (Integer.compareUnsigned(queue, live.length) >= 0) throw burstRefused("rx", queue);
+        RxQueue q = live[queue];
+        int nb = q.rxBurst(pkts, off, n);
+        RxCallback[] cbs = q.callbacks;
+        if (cbs != null && nb > 0) nb = q.runCallbacks(cbs, pkts, off, nb, n);
+        return nb;
+    }
+
+    /** {@link #txBurst(int, Mbuf[], int, int)} from {@code pkts[0..n)}. */
+    public int txBurst(int queue, Mbuf[] pkts, int n) {
+        return txBurst(queue, pkts, 0, n);
+    }
+
+    /**
+     * Sends the first {@code k} of {@code pkts[off..off+n)} on {@code queue} and returns k
+     * (rte_eth_tx_burst): the port owns those now; the caller frees or retries the rest. Allocates
+     * nothing. Refused when the port is not started or the queue is out of range.
+     */
+    public int txBurst(int queue, Mbuf[] pkts, int off, int n) {
+        TxQueue[] live = txLive;
+        if (Integer.compareUnsigned(queue, live.length) >= 0) throw burstRefused("tx", queue);
+        TxQueue q = live[queue];
+        TxCallback[] cbs = q.callbacks;
+        if (cbs != null) n = q.runCallbacks(cbs, pkts, off, n);
+        return q.txBurst(pkts, off, n);
+    }
+
+    private EthDevException burstRefused(String dir, int queue) {
+        State s = state;
+        if (s != State.STARTED) return error(dir + " burst on queue " + queue + " while the port is " + s.name().toLowerCase() + "; start it first");
+        int configured = dir.equals("rx") ? rxq.length : txq.length;
+        return error(dir + " queue " + queue + " out of range; configured " + configured);
+    }
+
+    // ------------------------------------------------------------------ callbacks
+
+    /** A registered callback, for removal. */
+    public record CallbackHandle(EthDev port, int queue, boolean rx, Object callback) {
+    }
+
+    /** Adds {@code cb} after the driver on rx queue {@code queue} (rte_eth_add_rx_callback); it takes effect on the next burst. */
+    public synchronized CallbackHandle addRxCallback(int queue, RxCallback cb) {
+        RxQueue q = setUpQueue(rxq, "rx", queue);
+        RxCallback[] cur = q.callbacks;
+        RxCallback[] next = cur == null ? new RxCallback[1] : Arrays.copyOf(cur, cur.length + 1);
+        next[next.length - 1] = cb;
+        q.callbacks = next;
+        return new CallbackHandle(this, queue, true, cb);
+    }
+
+    /** Adds {@code cb} before the driver on tx queue {@code queue} (rte_eth_add_tx_callback). */
+    public synchronized CallbackHandle addTxCallback(int queue, TxCallback cb) {
+        TxQueue q = setUpQueue(txq, "tx", queue);
+        TxCallback[] cur = q.callbacks;
+        TxCallback[] next = cur == null ? new TxCallback[1] : Arrays.copyOf(cur, cur.length + 1);
+        next[next.length - 1] = cb;
+        q.callbacks = next;
+        return new CallbackHandle(this, queue, false, cb);
+    }
+
+    /**
+     * Removes a callback. An lcore in the middle of a burst may still run it once: free what it
+     * uses only after that lcore's next burst.
+     */
+    public synchronized boolean removeCallback(CallbackHandle h) {
+        if (h.port() != this) throw error("callback belongs to port " + h.port().id);
+        if (h.rx()) {
+            if (h.queue() >= rxq.length || rxq[h.queue()] == null) return false;
+            RxQueue q = rxq[h.queue()];
+            RxCallback[] cur = q.callbacks;
+            if (cur == null) return false;
+            List<RxCallback> l = new ArrayList<>(Arrays.asList(cur));
+            if (!l.remove((RxCallback) h.callback())) return false;
+            q.callbacks = l.isEmpty() ? null : l.toArray(new RxCallback[0]);
+        } else {
+            if (h.queue() >= txq.length || txq[h.queue()] == null) return false;
+            TxQueue q = txq[h.queue()];
+            TxCallback[] cur = q.callbacks;
+            if (cur == null) return false;
+            List<TxCallback> l = new ArrayList<>(Arrays.asList(cur));
+            if (!l.remove((TxCallback) h.callback())) return false;
+            q.callbacks = l.isEmpty() ? null : l.toArray(new TxCallback[0]);
+        }
+        return true;
+    }
+
+    private <Q> Q setUpQueue(Q[] qs, String dir, int queue) {
+        checkNotClosed(dir + " callback");
+        if (queue < 0 || queue >= qs.length) throw error(dir + " queue " + queue + " out of range; configured " + qs.length);
+        if (qs[queue] == null) throw error(dir + " queue " + queue + " is not set up");
+        return qs[queue];
+    }
+
+    // ------------------------------------------------------------------ link, addresses, modes
+
+    public synchronized LinkStatus link() {
+        checkNotClosed("link");
+        return ops.link(state == State.STARTED);
+    }
+
+    /** Polls the link until it is up or {@code timeout} passes (rte_eth_link_get with wait); returns the last status. */
+    public LinkStatus waitLinkUp(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            LinkStatus l = link();
+            if (l.up() || System.nanoTime() - deadline >= 0) return l;
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return l;
+            }
+        }
+    }
+
+    public synchronized MacAddr macAddr() {
+        checkNotClosed("mac address");
+        return mac;
+    }
+
+    /** Sets the port's address (rte_eth_dev_default_mac_addr_set); refuses multicast and zero. */
+    public synchronized void setMacAddr(MacAddr addr) {
+        checkNotClosed("set mac address");
+        if (addr.isMulticast() || addr.isZero()) throw error("mac address " + addr + ": not a unicast address");
+        ops.setMacAddr(addr);
+        mac = addr;
+    }
+
+    public synchronized int mtu() {
+        return mtu;
+    }
+
+    /** Sets the MTU within the driver's limits (rte_eth_dev_set_mtu). */
+    public synchronized void setMtu(int newMtu) {
+        checkNotClosed("set mtu");
+        checkMtu(ops.info(), newMtu);
+        ops.setMtu(newMtu);
+        mtu = newMtu;
+    }
+
+    private void checkMtu(DevInfo info, int m) {
+        if (m < info.minMtu() || m > info.maxMtu()) throw error("mtu " + m + ": allowed " + info.minMtu() + ".." + info.maxMtu());
+    }
+
+    public synchronized boolean promiscuous() {
+        return promiscuous;
+    }
+
+    public synchronized void setPromiscuous(boolean on) {
+        checkNotClosed("promiscuous");
+        ops.setPromiscuous(on);
+        promiscuous = on;
+    }
+
+    public synchronized boolean allMulticast() {
+        return allMulticast;
+    }
+
+    public synchronized void setAllMulticast(boolean on) {
+        checkNotClosed("allmulticast");
+        ops.setAllMulticast(on);
+        allMulticast = on;
+    }
+
+    // ------------------------------------------------------------------ RSS
+
+    /** The RSS hash functions in use. */
+    public synchronized long rssHashFunctions() {
+        return rssHf;
+    }
+
+    /** The RSS key in use, or null for the driver's default. */
+    public synchronized byte[] rssKey() {
+        return rssKey == null ? null : rssKey.clone();
+    }
+
+    /** Changes hash functions and key (rte_eth_dev_rss_hash_update); key null keeps the current one. */
+    public synchronized void rssHashUpdate(long hf, byte[] key) {
+        checkNotClosed("rss hash update");
+        DevInfo info = ops.info();
+        if (info.flowTypeRssOffloads() == 0) throw error("RSS: driver " + driver.name() + " has no RSS");
+        long bad = hf & ~info.flowTypeRssOffloads();
+        if (bad != 0) throw error("RSS hash functions " + Offloads.rssNames(bad) + " not offered; driver offers " + Offloads.rssNames(info.flowTypeRssOffloads()));
+        if (key != null && key.length != info.hashKeySize()) throw error("RSS key of " + key.length + " bytes; driver takes " + info.hashKeySize());
+        ops.rssHashUpdate(hf, key == null ? rssKey : key.clone());
+        rssHf = hf;
+        if (key != null) rssKey = key.clone();
+    }
+
+    /** The redirection table: entry i is the rx queue for hash values whose low bits are i. */
+    public synchronized int[] reta() {
+        return reta.clone();
+    }
+
+    /** Replaces the redirection table (rte_eth_dev_rss_reta_update); every entry must name a configured rx queue. */
+    public synchronized void retaUpdate(int[] table) {
+        checkNotClosed("reta update");
+        DevInfo info = ops.info();
+        if (info.retaSize() == 0) throw error("RSS: driver " + driver.name() + " has no redirection table");
+        if (table.length != info.retaSize()) throw error("reta of " + table.length + " entries; the table has " + info.retaSize());
+        for (int i = 0; i < table.length; i++) {
+            if (table[i] < 0 || table[i] >= rxq.length) throw error("reta[" + i + "]=" + table[i] + ": not a configured rx queue (0.." + (rxq.length - 1) + ")");
+        }
+        ops.retaUpdate(table.clone());
+        reta = table.clone();
+    }
+
+    // ------------------------------------------------------------------ statistics
+
+    /** Basic statistics since start or the last {@link #statsReset()} (rte_eth_stats_get). */
+    public synchronized EthStats stats() {
+        checkNotClosed("stats");
+        EthStats s = raw();
+        s.subtract(baseline);
+        return s;
+    }
+
+    /** Zeroes what {@link #stats()} and {@link #xstats()} report, without writing the lcores' counters. */
+    public synchronized void statsReset() {
+        checkNotClosed("stats reset");
+        EthStats now = raw();
+        EthStats b = baseline;
+        b.ipackets = now.ipackets;
+        b.opackets = now.opackets;
+        b.ibytes = now.ibytes;
+        b.obytes = now.obytes;
+        b.imissed = now.imissed;
+        b.ierrors = now.ierrors;
+        b.oerrors = now.oerrors;
+        b.rxNombuf = now.rxNombuf;
+        System.arraycopy(now.qIpackets, 0, b.qIpackets, 0, EthStats.QUEUE_STAT_COUNTERS);
+        System.arraycopy(now.qOpackets, 0, b.qOpackets, 0, EthStats.QUEUE_STAT_COUNTERS);
+        System.arraycopy(now.qIbytes, 0, b.qIbytes, 0, EthStats.QUEUE_STAT_COUNTERS);
+        System.arraycopy(now.qObytes, 0, b.qObytes, 0, EthStats.QUEUE_STAT_COUNTERS);
+        System.arraycopy(now.qErrors, 0, b.qErrors, 0, EthStats.QUEUE_STAT_COUNTERS);
+        xstatsBaseline.clear();
+        for (Xstat x : rawXstats()) xstatsBaseline.put(x.name(), x.value());
+    }
+
+    /**
+     * Extended statistics by name (rte_eth_xstats_get_names + get): DPDK's generic ones
+     * (rx_good_packets, ..., rx_q0_packets, ...) then the driver's.
+     */
+    public synchronized List<Xstat> xstats() {
+        checkNotClosed("xstats");
+        List<Xstat> raw = rawXstats();
+        List<Xstat> out = new ArrayList<>(raw.size());
+        for (Xstat x : raw) out.add(new Xstat(x.name(), x.value() - xstatsBaseline.getOrDefault(x.name(), 0L)));
+        return out;
+    }
+
+    /** One extended statistic by name; throws naming the known names if there is none. */
+    public long xstat(String xname) {
+        List<Xstat> all = xstats();
+        for (Xstat x : all) if (x.name().equals(xname)) return x.value();
+        throw error("no xstat named " + xname + "; known: " + String.join(", ", all.stream().map(Xstat::name).toList()));
+    }
+
+    private List<Xstat> rawXstats() {
+        EthStats s = raw();
+        List<Xstat> l = new ArrayList<>();
+        l.add(new Xstat("rx_good_packets", s.ipackets));
+        l.add(new Xstat("tx_good_packets", s.opackets));
+        l.add(new Xstat("rx_good_bytes", s.ibytes));
+        l.add(new Xstat("tx_good_bytes", s.obytes));
+        l.add(new Xstat("rx_missed_errors", s.imissed));
+        l.add(new Xstat("rx_errors", s.ierrors));
+        l.add(new Xstat("tx_errors", s.oerrors));
+        l.add(new Xstat("rx_mbuf_allocation_errors", s.rxNombuf));
+        for (int i = 0; i < Math.min(rxq.length, EthStats.QUEUE_STAT_COUNTERS); i++) {
+            l.add(new Xstat("rx_q" + i + "_packets", s.qIpackets[i]));
+            l.add(new Xstat("rx_q" + i + "_bytes", s.qIbytes[i]));
+            l.add(new Xstat("rx_q" + i + "_errors", s.qErrors[i]));
+        }
+        for (int i = 0; i < Math.min(txq.length, EthStats.QUEUE_STAT_COUNTERS); i++) {
+            l.add(new Xstat("tx_q" + i + "_packets", s.qOpackets[i]));
+            l.add(new Xstat("tx_q" + i + "_bytes", s.qObytes[i]));
+        }
+        l.addAll(ops.xstats());
+        return l;
+    }
+
+    private EthStats raw() {
+        EthStats s = new EthStats();
+        EthStats r = released;
+        s.ipackets = r.ipackets;
+        s.ibytes = r.ibytes;
+        s.ierrors = r.ierrors;
+        s.imissed = r.imissed + ops.imissed();
+        s.rxNombuf = r.rxNombuf;
+        s.opackets = r.opackets;
+        s.obytes = r.obytes;
+        s.oerrors = r.oerrors;
+        for (int i = 0; i < rxq.length; i++) {
+            RxQueue q = rxq[i];
+            if (q == null) continue;
+            long p = q.packets(), b = q.bytes(), e = q.errors();
+            s.ipackets += p;
+            s.ibytes += b;
+            s.ierrors += e;
+            s.imissed += q.missed();
+            s.rxNombuf += q.nombuf();
+            if (i < EthStats.QUEUE_STAT_COUNTERS) {
+                s.qIpackets[i] = p;
+                s.qIbytes[i] = b;
+                s.qErrors[i] = e;
+            }
+        }
+        for (int i = 0; i < txq.length; i++) {
+            TxQueue q = txq[i];
+            if (q == null) continue;
+            long p = q.packets(), b = q.bytes();
+            s.opackets += p;
+            s.obytes += b;
+            s.oerrors += q.errors();
+            if (i < EthStats.QUEUE_STAT_COUNTERS) {
+                s.qOpackets[i] = p;
+                s.qObytes[i] = b;
+            }
+        }
+        return s;
+    }
+
+    private void accumulate(RxQueue q) {
+        released.ipackets += q.packets();
+        released.ibytes += q.bytes();
+        released.ierrors += q.errors();
+        released.imissed += q.missed();
+        released.rxNombuf += q.nombuf();
+    }
+
+    private void accumulate(TxQueue q) {
+        released.opackets += q.packets();
+        released.obytes += q.bytes();
+        released.oerrors += q.errors();
+    }
+
+    // ------------------------------------------------------------------ errors
+
+    private void checkNotClosed(String what) {
+        if (state == State.CLOSED) throw error(what + ": the port is closed");
+    }
+
+    /** An error about this port: {@code port 0 (net_null0): <what>}. */
+    public EthDevException error(String what) {
+        return new EthDevException("port " + id + " (" + name + "): " + what);
+    }
+
+    @Override
+    public String toString() {
+        return "port " + id + " (" + name + ", " + driver.name() + ", " + state.name().toLowerCase() + ")";
+    }
+}
