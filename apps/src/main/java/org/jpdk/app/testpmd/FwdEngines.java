@@ -1,0 +1,24 @@
+package org.jpdk.app.testpmd;
+
+import java.util.List;
+
+/** The forwarding modes by name, in the order {@code help} lists them. */
+public final class FwdEngines {
+    private FwdEngines() {
+    }
+
+    /** All engines; io first (the default). */
+    public static List<FwdEngine> all() {
+        return List.of(new IoFwd());
+    }
+
+    /** The engine named {@code name}, or null. */
+    public static FwdEngine byName(String name) {
+        for (FwdEngine e : all()) if (e.name().equals(name)) return e;
+        return null;
+    }
+
+    public static List<String> names() {
+        return all().stream().map(FwdEngine::name).toList();
+    }
+}
