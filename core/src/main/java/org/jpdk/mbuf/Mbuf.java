@@ -193,6 +193,14 @@ public final class Mbuf {
         return createPool(name, n, cacheSize, 0, DEFAULT_BUF_SIZE, Memzone.SOCKET_ID_ANY);
     }
 
+    /**
+     * The data room of each mbuf of {@code mp}, headroom included, without the private area
+     * (rte_pktmbuf_data_room_size).
+     */
+    public static int dataRoomSize(Mempool<Mbuf> mp) {
+        return mp.size() == 0 ? 0 : (int) mp.object(0).ownBuf.byteSize();
+    }
+
     // ---------------------------------------------------------------- alloc and free
 
     /** A fresh mbuf (reset, refcnt 1) from {@code mp}, or null if it is empty. Allocates nothing. */

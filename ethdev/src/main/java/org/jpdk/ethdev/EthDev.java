@@ -314,7 +314,7 @@ public final class EthDev implements AutoCloseable {
         checkQueueSetup("rx", queue, rxq.length);
         if (pool == null) throw error("rx queue " + queue + ": no mempool given");
         DevInfo info = ops.info();
-        int room = pool.eltSize() - Mbuf.DEFAULT_HEADROOM;
+        int room = Mbuf.dataRoomSize(pool) - Mbuf.DEFAULT_HEADROOM;
         if (room < info.minRxBufSize()) {
             throw error("rx queue " + queue + ": mempool " + pool.name() + " has " + room + " bytes of data room after headroom; driver "
                     + driver.name() + " needs at least " + info.minRxBufSize());

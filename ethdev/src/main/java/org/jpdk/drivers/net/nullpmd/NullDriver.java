@@ -76,7 +76,7 @@ public final class NullDriver implements EthDriver {
 
         @Override
         public RxQueue rxQueueSetup(int queue, int nbDesc, int socketId, Mempool<Mbuf> pool) {
-            int room = pool.eltSize() - Mbuf.DEFAULT_HEADROOM;
+            int room = Mbuf.dataRoomSize(pool) - Mbuf.DEFAULT_HEADROOM;
             if (!noRx && size > room) {
                 throw port.error("rx queue " + queue + ": size=" + size + " does not fit in the " + room
                         + " bytes of data room of mempool " + pool.name());

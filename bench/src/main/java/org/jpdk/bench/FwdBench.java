@@ -1,0 +1,106 @@
+package org.jpdk.bench;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code ./jpdk bench fwd}: our testpmd and DPDK's dpdk-testpmd side by side, the same work in the
+ * same run: two net_null ports, one forwarding lcore ({@code -l 0-1}), forwarding modes io, macswap
+ * and txonly, once on hugepages (ours: anonymous 2 MiB pages; DPDK: {@code --in-memory}, also
+ * anonymous hugepages) and once with {@code --no-huge -m 1024} for both. Each run prints port
+ * statistics every second; the figure is the median over the steady seconds (the first two are
+ * warm-up) of the per-second packet rate summed over the ports: Rx-pps for io and macswap (every
+ * received packet is forwarded), Tx-pps for txonly. Ours runs in a child JVM so that its JIT and
+ * heap are its own, as a user's run would be.
+ */
+public final class FwdBench {
+    static final int SECONDS = 9;
+    static final int WARMUP_PERIODS = 2;
+    private static final Pattern RX = Pattern.compile("^\\s*Rx-pps:\\s+(\\d+)", Pattern.MULTILINE);
+    private static final Pattern TX = Pattern.compile("^\\s*Tx-pps:\\s+(\\d+)", Pattern.MULTILINE);
+
+    private FwdBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<String> modes = args.length > 0 ? Arrays.asList(args) : List.of("io", "macswap", "txonly");
+        Path dpdk = Bench.findProgram("dpdk-testpmd");
+        if (dpdk == null) System.out.println("# dpdk-testpmd not found (apt-get install dpdk-dev): DPDK's figures are missing");
+        List<String[]> lines = new ArrayList<>();
+        for (boolean huge : new boolean[]{true, false}) {
+            for (String mode : modes) {
+                String suffix = huge ? "" : "_nohuge";
+                double ours = mpps(runOurs(mode, huge), mode);
+                double theirs = dpdk == null ? Double.NaN : mpps(runDpdk(dpdk, mode, huge), mode);
+                Bench.line("testpmd_" + mode + "_null" + suffix + "_mpps", ours, "Mpps");
+                Bench.line("dpdk_testpmd_" + mode + "_null" + suffix + "_mpps", theirs, "Mpps");
+                lines.add(new String[]{"testpmd_" + mode + "_null" + suffix + "_jpdk_vs_dpdk", Double.toString(ours), Double.toString(theirs)});
+            }
+        }
+        for (String[] l : lines) Bench.ratio(l[0], Double.parseDouble(l[1]), Double.parseDouble(l[2]));
+    }
+
+    private static List<String> eal(boolean huge) {
+        List<String> a = new ArrayList<>(List.of("-l", "0-1"));
+        if (!huge) a.addAll(List.of("--no-huge", "-m", "1024"));
+        a.addAll(List.of("--vdev", "net_null0", "--vdev", "net_null1"));
+        return a;
+    }
+
+    static String runOurs(String mode, boolean huge) throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        String jar = Path.of(FwdBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-XX:+UseParallelGC",
+                "-cp", jar, "org.jpdk.app.Launcher", "testpmd"));
+        cmd.addAll(eal(huge));
+        cmd.addAll(List.of("--", "--forward-mode=" + mode, "--stats-period=1", "--run-seconds=" + SECONDS));
+        String out = Bench.runPeer(cmd, null, SECONDS + 60);
+        check("jpdk testpmd", out, mode);
+        return out;
+    }
+
+    static String runDpdk(Path dpdk, String mode, boolean huge) {
+        String prefix = "jpdkfwd";
+        List<String> cmd = new ArrayList<>(List.of("timeout", "-s", "INT", Integer.toString(SECONDS + 1), dpdk.toString()));
+        cmd.addAll(eal(huge));
+        cmd.addAll(List.of("--no-pci", "--file-prefix", prefix));
+        if (huge) cmd.add("--in-memory");
+        cmd.addAll(List.of("--", "--forward-mode=" + mode, "--stats-period=1"));
+        String out = Bench.runPeer(cmd, null, SECONDS + 60);
+        Bench.removeDpdkRuntimeDir(prefix);
+        check("dpdk-testpmd", out, mode);
+        return out;
+    }
+
+    private static void check(String who, String out, String mode) {
+        if (out == null || !RX.matcher(out).find()) {
+            System.out.println("# " + who + " " + mode + " printed no statistics; its output ends with:");
+            if (out != null) {
+                String[] l = out.split("\n");
+                for (int i = Math.max(0, l.length - 8); i < l.length; i++) System.out.println("#   " + l[i]);
+            }
+        }
+    }
+
+    /** The median, over steady periods, of the summed per-second rate (two ports), in Mpps. */
+    static double mpps(String out, String mode) {
+        if (out == null) return Double.NaN;
+        Matcher m = (mode.equals("txonly") || mode.equals("flowgen") ? TX : RX).matcher(out);
+        List<Long> v = new ArrayList<>();
+        while (m.find()) v.add(Long.parseLong(m.group(1)));
+        int ports = 2;
+        List<Double> periods = new ArrayList<>();
+        for (int k = WARMUP_PERIODS; (k + 1) * ports <= v.size(); k++) {
+            long sum = 0;
+            for (int p = 0; p < ports; p++) sum += v.get(k * ports + p);
+            if (sum > 0) periods.add(sum / 1e6);
+        }
+        if (periods.isEmpty()) return Double.NaN;
+        periods.sort(null);
+        return periods.get(periods.size() / 2);
+    }
+}
