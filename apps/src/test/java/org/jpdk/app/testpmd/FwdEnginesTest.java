@@ -217,7 +217,7 @@ class FwdEnginesTest {
 
     @Test
     void enginesAreRegisteredInTestpmdOrder() {
-        assertEquals(List.of("io", "mac", "macswap", "rxonly", "5tswap"), FwdEngines.names());
+        assertEquals(List.of("io", "mac", "macswap", "rxonly", "txonly", "flowgen", "5tswap"), FwdEngines.names());
         for (String n : FwdEngines.names()) assertEquals(n, FwdEngines.byName(n).name());
         assertNull(FwdEngines.byName("nope"));
     }
@@ -354,5 +354,114 @@ class FwdEnginesTest {
         assertArrayEquals(hex(ether(B, A, 0x8100) + "00"), bytes(got.get(5)));
         assertArrayEquals(hex("01"), bytes(got.get(6)));
         free(got);
+    }
+
+    // ---------------------------------------------------------------- txonly, flowgen
+
+    /** Checks the Ether/IPv4/UDP headers of a generated packet of {@code len} bytes to {@code ipDst}. */
+    void assertGenerated(byte[] b, int len, int ipDst) {
+        assertEquals(len, b.length);
+        assertEquals(mac(PEER1), mac(mac(b, 0)));
+        assertEquals(mac(p1.macAddr().value()), mac(mac(b, 6)));
+        assertEquals(0x0800, u16(b, 12));
+        assertEquals(0x45, b[14]);
+        assertEquals(len - 14, u16(b, 16), "IP total length");
+        assertEquals(64, b[14 + 8], "TTL");
+        assertEquals(17, b[14 + 9]);
+        assertEquals(0xC612_0001, u32(b, 26));
+        assertEquals(ipDst, u32(b, 30));
+        assertEquals(0, inetCksum(b, 14, 20), "IPv4 header checksum valid");
+        assertEquals(9, u16(b, 34));
+        assertEquals(9, u16(b, 36));
+        assertEquals(len - 34, u16(b, 38), "UDP length");
+        assertEquals(0, u16(b, 40), "no UDP checksum");
+    }
+
+    @Test
+    void txonlySendsValidUdpPackets() {
+        FwdEngine e = engine("txonly");
+        inject(packet(hex(ether(A, B, 0x0800))));
+        e.forward(fs);
+        assertEquals(0, fs.rxPackets(), "txonly receives nothing");
+        drain(in);
+        List<Mbuf> got = collect();
+        assertEquals(32, got.size());
+        assertEquals(32, fs.txPackets());
+        for (Mbuf m : got) {
+            assertEquals(1, m.nbSegs());
+            assertGenerated(bytes(m), 64, 0xC612_0002);
+        }
+        free(got);
+        assertNoAllocation(e, () -> { });
+    }
+
+    @Test
+    void txonlyBuildsSegmentChainsEvenWhenTheHeadersSpanThem() {
+        for (int[] segs : new int[][] {{60, 40}, {20, 5, 75}}) {
+            cfg.txPktSegLengths = segs;
+            cfg.burst = 4;
+            FwdEngine e = engine("txonly");
+            e.forward(fs);
+            List<Mbuf> got = collect();
+            assertEquals(4, got.size());
+            for (Mbuf m : got) {
+                assertEquals(segs.length, m.nbSegs());
+                assertEquals(100, m.pktLen());
+                int i = 0;
+                for (Mbuf s = m; s != null; s = s.next()) assertEquals(segs[i++], s.dataLen());
+                assertGenerated(bytes(m), 100, 0xC612_0002);
+            }
+            free(got);
+        }
+        assertNoAllocation(FwdEngines.byName("txonly"), () -> { });
+    }
+
+    @Test
+    void txonlyStopsQuietlyWhenThePoolIsEmpty() {
+        Mempool<Mbuf> tiny = Mbuf.createPool("fwd_tiny" + SEQ.incrementAndGet(), 10, 0, Mbuf.DEFAULT_BUF_SIZE, -1);
+        List<Mbuf> got = List.of();
+        try {
+            cfg.txPool = tiny;
+            FwdEngine e = engine("txonly");
+            e.forward(fs);
+            assertEquals(10, fs.txPackets(), "what the pool had");
+            e.forward(fs);
+            assertEquals(10, fs.txPackets(), "nothing made, nothing counted");
+            assertEquals(0, fs.fwdDropped());
+            got = collect();
+            assertEquals(10, got.size());
+            free(got.subList(0, 5));
+            got = got.subList(5, 10);
+            // 5 free mbufs: two packets of two segments, then a head that finds no tail and goes back
+            cfg.txPktSegLengths = new int[] {50, 50};
+            e.streamBegin(fs);
+            e.forward(fs);
+            assertEquals(12, fs.txPackets());
+            assertEquals(1, tiny.availCount());
+        } finally {
+            free(got);
+            drainQuiet();
+            assertEquals(0, tiny.inUseCount());
+            tiny.close();
+        }
+    }
+
+    @Test
+    void flowgenStepsTheDestinationThroughTheFlows() {
+        cfg.flowgenFlows = 5;
+        cfg.burst = 8;
+        FwdEngine e = engine("flowgen");
+        inject(packet(hex(ether(A, B, 0x0800))), packet(hex("01")), packet(hex("02")));
+        int before = pool.inUseCount();
+        e.forward(fs);
+        e.forward(fs);
+        assertEquals(3, fs.rxPackets());
+        assertEquals(16, fs.txPackets());
+        List<Mbuf> got = collect();
+        assertEquals(16, got.size());
+        assertEquals(before - 3 + 16, pool.inUseCount(), "received packets freed");
+        for (int i = 0; i < 16; i++) assertGenerated(bytes(got.get(i)), 60, 0xC612_0002 + i % 5);
+        free(got);
+        assertNoAllocation(e, () -> { });
     }
 }
