@@ -217,7 +217,7 @@ class FwdEnginesTest {
 
     @Test
     void enginesAreRegisteredInTestpmdOrder() {
-        assertEquals(List.of("io", "mac", "macswap", "rxonly", "txonly", "flowgen", "5tswap"), FwdEngines.names());
+        assertEquals(List.of("io", "mac", "macswap", "rxonly", "txonly", "flowgen", "csum", "5tswap", "icmpecho"), FwdEngines.names());
         for (String n : FwdEngines.names()) assertEquals(n, FwdEngines.byName(n).name());
         assertNull(FwdEngines.byName("nope"));
     }
@@ -463,5 +463,155 @@ class FwdEnginesTest {
         for (int i = 0; i < 16; i++) assertGenerated(bytes(got.get(i)), 60, 0xC612_0002 + i % 5);
         free(got);
         assertNoAllocation(e, () -> { });
+    }
+
+    // ---------------------------------------------------------------- csum
+
+    @Test
+    void csumCountsAndFixesBadChecksums() {
+        FwdEngine e = engine("csum");
+        byte[] good = hex(ether(A, B, 0x0800) + ipv4Udp(0, 0));
+        fixIpv4(good, 14);
+        byte[] badBoth = good.clone();
+        badBoth[14 + 10] ^= 0x11; // IPv4 header checksum
+        badBoth[34 + 6] ^= 0x22;  // UDP checksum
+        byte[] noUdpCksum = hex(ether(A, B, 0x0800) + ipv4Udp(0x1234, 0)); // bad IP checksum, UDP "none"
+        byte[] tcpVlan = hex(ether(A, B, 0x8100) + "0007 0800" + "4500 002c 0002 0000 4006 0000 0a00 0001 0a00 0002"
+                + "c000 0050 0000 0001 0000 0000 5018 ffff beef 0000 6869 2074");
+        byte[] ten = hex("0102 0304 0506 0708 090a");
+        byte[] lying = hex(ether(A, B, 0x0800) + "4500 0400 0001 0000 4011 0000 0a00 0001 0a00 0002 04d2 0035 000e 1111");
+        inject(packet(good), packet(badBoth), packet(noUdpCksum), packet(tcpVlan), packet(ten), packet(lying));
+        run(e);
+        List<Mbuf> got = collect();
+        assertEquals(6, got.size());
+        assertEquals(4, fs.rxBadIpCsum(), "badBoth, noUdpCksum, tcpVlan and lying (checksum 0)");
+        assertEquals(2, fs.rxBadL4Csum(), "badBoth, tcpVlan");
+        for (int i : new int[] {0, 1, 2}) {
+            byte[] b = bytes(got.get(i));
+            assertEquals(PEER1, mac(b, 0));
+            assertEquals(p1.macAddr().value(), mac(b, 6));
+            assertEquals(0, inetCksum(b, 14, 20), "IPv4 checksum fixed, packet " + i);
+        }
+        assertEquals(0, l4CksumCheck4(bytes(got.get(0)), 14));
+        assertEquals(0, l4CksumCheck4(bytes(got.get(1)), 14), "UDP checksum fixed");
+        byte[] expectGood = good.clone();
+        System.arraycopy(bytes(got.get(0)), 0, expectGood, 0, 12);
+        assertArrayEquals(expectGood, bytes(got.get(0)), "a good packet keeps its checksums");
+        assertArrayEquals(bytes(got.get(0)), bytes(got.get(1)));
+        assertEquals(0, u16(bytes(got.get(2)), 34 + 6), "UDP checksum 0 stays 0");
+        byte[] t = bytes(got.get(3));
+        assertEquals(0, inetCksum(t, 18, 20));
+        assertEquals(0, l4CksumCheck4(t, 18), "TCP checksum fixed behind a VLAN tag");
+        assertEquals(18, got.get(3).l2Len);
+        assertEquals(20, got.get(3).l4Len);
+        assertArrayEquals(ten, bytes(got.get(4)), "too short to address: untouched");
+        byte[] l = bytes(got.get(5));
+        assertEquals(0, inetCksum(l, 14, 20), "header fixed even when the total length lies");
+        assertEquals(0x1111, u16(l, 40), "L4 left alone: its length is beyond the packet");
+        free(got);
+        assertNoAllocation(e, refillWith(badBoth, 32));
+    }
+
+    @Test
+    void csumIpv6Udp() {
+        FwdEngine e = engine("csum");
+        String src = "2001 0db8 0000 0000 0000 0000 0000 0001", dst = "2001 0db8 0000 0000 0000 0000 0000 0002";
+        byte[] p = hex(ether(A, B, 0x86dd) + "6000 0000 000b 1140" + src + dst + "04d2 0035 000b 4321 6869 21");
+        inject(packet(p));
+        run(e);
+        List<Mbuf> got = collect();
+        byte[] b = bytes(got.get(0));
+        byte[] ph = new byte[40 + 11];
+        System.arraycopy(b, 22, ph, 0, 32);
+        ph[35] = 11;
+        ph[39] = 17;
+        System.arraycopy(b, 54, ph, 40, 11);
+        assertEquals(0, inetCksum(ph, 0, ph.length));
+        assertEquals(1, fs.rxBadL4Csum());
+        assertEquals(0, fs.rxBadIpCsum());
+        free(got);
+    }
+
+    // ---------------------------------------------------------------- icmpecho
+
+    static final String ECHO_REQ_IP = "4500 0024 1234 0000 4001 0000 0a00 0001 0a00 0002";
+    static final String ECHO_REQ_ICMP = "0800 0000 abcd 0001 6162 6364 6566 6768";
+
+    @Test
+    void icmpechoAnswersAnEchoRequest() {
+        FwdEngine e = engine("icmpecho");
+        byte[] req = hex(ether(A, B, 0x0800) + ECHO_REQ_IP + ECHO_REQ_ICMP);
+        fixIpv4(req, 14);
+        int c = inetCksum(req, 34, 16);
+        req[36] = (byte) (c >> 8);
+        req[37] = (byte) c;
+        inject(packet(req));
+        run(e);
+        List<Mbuf> got = collect();
+        assertEquals(1, got.size());
+        byte[] b = bytes(got.get(0));
+        assertEquals(B, mac(b, 0));
+        assertEquals(A, mac(b, 6));
+        assertEquals(0x0a00_0002, u32(b, 26));
+        assertEquals(0x0a00_0001, u32(b, 30));
+        assertEquals(0, inetCksum(b, 14, 20), "IPv4 checksum valid");
+        assertEquals(0, b[34], "echo reply");
+        assertEquals(0, inetCksum(b, 34, 16), "ICMP checksum valid");
+        assertArrayEquals(java.util.Arrays.copyOfRange(req, 38, 50), java.util.Arrays.copyOfRange(b, 38, 50), "id, seq and data kept");
+        assertEquals(0, fs.fwdDropped());
+        free(got);
+        assertNoAllocation(e, refillWith(req, 32));
+    }
+
+    @Test
+    void icmpechoAnswersAMulticastEchoFromAUnicastAddress() {
+        FwdEngine e = engine("icmpecho");
+        byte[] req = hex(ether(A, B, 0x8100) + "0005 0800" + ECHO_REQ_IP.replace("0a00 0002", "e000 0001") + ECHO_REQ_ICMP);
+        fixIpv4(req, 18);
+        int c = inetCksum(req, 38, 16);
+        req[40] = (byte) (c >> 8);
+        req[41] = (byte) c;
+        inject(packet(req));
+        run(e);
+        List<Mbuf> got = collect();
+        byte[] b = bytes(got.get(0));
+        assertEquals(0x0a00_0002, u32(b, 18 + 12), "10.0.0.1 asked: answer from 10.0.0.2");
+        assertEquals(0x0a00_0001, u32(b, 18 + 16));
+        assertEquals(0, inetCksum(b, 18, 20));
+        assertEquals(0, inetCksum(b, 38, 16));
+        free(got);
+    }
+
+    @Test
+    void icmpechoAnswersArpRequests() {
+        FwdEngine e = engine("icmpecho");
+        long own = p1.macAddr().value();
+        byte[] req = hex(ether(0xffff_ffff_ffffL, A, 0x0806) + "0001 0800 0604 0001" + mac(A) + "0a00 0001" + "0000 0000 0000" + "0a00 0063");
+        inject(packet(req));
+        run(e);
+        List<Mbuf> got = collect();
+        assertArrayEquals(hex(ether(A, own, 0x0806) + "0001 0800 0604 0002" + mac(own) + "0a00 0063" + mac(A) + "0a00 0001"),
+                bytes(got.get(0)));
+        free(got);
+    }
+
+    @Test
+    void icmpechoDropsEverythingElseWithoutThrowing() {
+        FwdEngine e = engine("icmpecho");
+        byte[] reply = hex(ether(A, B, 0x0800) + ECHO_REQ_IP + ECHO_REQ_ICMP.replace("0800 0000 abcd", "0000 0000 abcd"));
+        byte[] udp = hex(ether(A, B, 0x0800) + ipv4Udp(0, 0));
+        byte[] arpReply = hex(ether(A, B, 0x0806) + "0001 0800 0604 0002" + mac(A) + "0a00 0001" + mac(B) + "0a00 0063");
+        byte[] cutArp = hex(ether(A, B, 0x0806) + "0001 0800 0604 0001");
+        byte[] cutIcmp = hex(ether(A, B, 0x0800) + ECHO_REQ_IP + "0800 00");
+        byte[] v6 = hex(ether(A, B, 0x86dd) + "6000");
+        byte[] ten = hex("0102 0304 0506 0708 090a");
+        byte[] cutVlan = hex(ether(A, B, 0x8100) + "00");
+        inject(packet(reply), packet(udp), packet(arpReply), packet(cutArp), packet(cutIcmp), packet(v6), packet(ten), packet(cutVlan));
+        int before = pool.inUseCount();
+        run(e);
+        assertEquals(0, collect().size());
+        assertEquals(8, fs.fwdDropped());
+        assertEquals(0, fs.txPackets());
+        assertEquals(before - 8, pool.inUseCount(), "all freed");
     }
 }
