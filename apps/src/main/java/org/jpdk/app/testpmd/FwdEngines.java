@@ -9,7 +9,7 @@ public final class FwdEngines {
 
     /** All engines; io first (the default). */
     public static List<FwdEngine> all() {
-        return List.of(new IoFwd());
+        return List.of(new IoFwd(), new MacFwd(), new MacSwap(), new RxOnly(), new TxOnly(), new FlowGen(), new CsumFwd(), new FiveTupleSwap(), new IcmpEcho());
     }
 
     /** The engine named {@code name}, or null. */

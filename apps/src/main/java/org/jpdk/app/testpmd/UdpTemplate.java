@@ -1,0 +1,66 @@
+package org.jpdk.app.testpmd;
+
+import org.jpdk.mbuf.Mbuf;
+import org.jpdk.net.Checksum;
+import org.jpdk.net.Ether;
+import org.jpdk.net.Ipv4;
+import org.jpdk.net.Udp;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * The Ether/IPv4/UDP header of generated packets (txonly, flowgen), built once per stream so
+ * that making a packet is one copy of {@link #LEN} bytes: IPv4 without options, id 0, no
+ * fragmenting, a valid header checksum, UDP checksum 0 (none), as testpmd's txonly.c.
+ */
+final class UdpTemplate {
+    /** Bytes of the three headers. */
+    static final int LEN = Ether.HDR_LEN + Ipv4.HDR_LEN + Udp.HDR_LEN;
+    private static final ValueLayout.OfShort BE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfInt BE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    final MemorySegment bytes = MemorySegment.ofArray(new byte[LEN]);
+
+    /**
+     * @param frameLen the whole packet length the headers announce (without FCS)
+     * @throws IllegalArgumentException if {@code frameLen} cannot hold the headers or an IPv4 packet
+     */
+    UdpTemplate(String engine, long dstMac, long srcMac, int ipSrc, int ipDst, int udpSrc, int udpDst, int ttl, int frameLen) {
+        if (frameLen < LEN || frameLen - Ether.HDR_LEN > 0xffff) {
+            throw new IllegalArgumentException(engine + ": packet length " + frameLen + " cannot carry Ether+IPv4+UDP headers; allowed "
+                    + LEN + ".." + (0xffff + Ether.HDR_LEN));
+        }
+        MemorySegment b = bytes;
+        b.set(BE_INT, 0, (int) (dstMac >>> 16));
+        b.set(BE_SHORT, 4, (short) dstMac);
+        b.set(BE_SHORT, 6, (short) (srcMac >>> 32));
+        b.set(BE_INT, 8, (int) srcMac);
+        b.set(BE_SHORT, Ether.TYPE_OFF, (short) Ether.TYPE_IPV4);
+        int ip = Ether.HDR_LEN;
+        b.set(ValueLayout.JAVA_BYTE, ip + Ipv4.VERSION_IHL_OFF, (byte) Ipv4.VHL_DEF);
+        b.set(BE_SHORT, ip + Ipv4.TOTAL_LENGTH_OFF, (short) (frameLen - Ether.HDR_LEN));
+        b.set(ValueLayout.JAVA_BYTE, ip + Ipv4.TTL_OFF, (byte) ttl);
+        b.set(ValueLayout.JAVA_BYTE, ip + Ipv4.PROTO_OFF, (byte) Ipv4.PROTO_UDP);
+        b.set(BE_INT, ip + Ipv4.SRC_OFF, ipSrc);
+        b.set(BE_INT, ip + Ipv4.DST_OFF, ipDst);
+        b.set(BE_SHORT, ip + Ipv4.CHECKSUM_OFF, (short) ~Checksum.raw(b, ip, Ipv4.HDR_LEN));
+        int udp = ip + Ipv4.HDR_LEN;
+        b.set(BE_SHORT, udp + Udp.SRC_PORT_OFF, (short) udpSrc);
+        b.set(BE_SHORT, udp + Udp.DST_PORT_OFF, (short) udpDst);
+        b.set(BE_SHORT, udp + Udp.DGRAM_LEN_OFF, (short) (frameLen - Ether.HDR_LEN - Ipv4.HDR_LEN));
+    }
+
+    /** Copies the headers to the start of {@code pkt}, across its segments if the first is shorter (copy_buf_to_pkt). */
+    void copyTo(Mbuf pkt) {
+        int done = 0;
+        for (Mbuf seg = pkt; seg != null && done < LEN; seg = seg.next()) {
+            int k = Math.min(seg.dataLen(), LEN - done);
+            MemorySegment.copy(bytes, done, seg.buffer(), seg.dataOff(), k);
+            done += k;
+        }
+        pkt.l2Len = Ether.HDR_LEN;
+        pkt.l3Len = Ipv4.HDR_LEN;
+    }
+}
