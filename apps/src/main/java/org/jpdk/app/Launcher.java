@@ -11,7 +11,8 @@ import java.util.TreeMap;
 public final class Launcher {
     /** App name to main class. Each app is one class in its own package, as DPDK's examples. */
     static final Map<String, String> APPS = new TreeMap<>(Map.of(
-            "helloworld", "org.jpdk.app.helloworld.HelloWorld"));
+            "helloworld", "org.jpdk.app.helloworld.HelloWorld",
+            "testpmd", "org.jpdk.app.testpmd.TestPmd"));
 
     private Launcher() {
     }
