@@ -13,8 +13,8 @@ public final class EthStats {
             qIbytes = new long[QUEUE_STAT_COUNTERS], qObytes = new long[QUEUE_STAT_COUNTERS],
             qErrors = new long[QUEUE_STAT_COUNTERS];
 
-    /** {@code this - base}, field by field, into this. */
-    void subtract(EthStats base) {
+    /** {@code this - base}, field by field, into this: the counts between two snapshots. */
+    public void subtract(EthStats base) {
         ipackets -= base.ipackets;
         opackets -= base.opackets;
         ibytes -= base.ibytes;

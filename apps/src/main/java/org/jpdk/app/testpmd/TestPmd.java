@@ -610,15 +610,8 @@ public final class TestPmd {
             if (p.state() == EthDev.State.CLOSED) continue;
             EthStats s = p.stats();
             EthStats b = portBase[id];
+            if (b != null) s.subtract(b);
             long rx = s.ipackets, tx = s.opackets, missed = s.imissed, oerr = s.oerrors, nombuf = s.rxNombuf, ierr = s.ierrors;
-            if (b != null) {
-                rx -= b.ipackets;
-                tx -= b.opackets;
-                missed -= b.imissed;
-                oerr -= b.oerrors;
-                nombuf -= b.rxNombuf;
-                ierr -= b.ierrors;
-            }
             totRx += rx;
             totTx += tx;
             totRxDropped += missed;
