@@ -27,6 +27,14 @@ public final class Libc {
     public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80,
             O_TRUNC = 0x200, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
     public static final int _SC_PAGESIZE = 30;
+    public static final int AF_UNIX = 1, AF_INET = 2, AF_PACKET = 17, AF_XDP = 44;
+    public static final int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, SOCK_SEQPACKET = 5,
+            SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
+    public static final int SOL_SOCKET = 1, SO_RCVBUF = 8, SO_SNDBUF = 7;
+    public static final int MSG_DONTWAIT = 0x40;
+    public static final int EFD_NONBLOCK = 0x800, EFD_CLOEXEC = 0x80000;
+    public static final int POLLIN = 0x1, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
+    public static final int CLONE_NEWNET = 0x40000000;
     /** {@code MAP_FAILED}, i.e. {@code (void *) -1}. */
     public static final long MAP_FAILED = -1L;
 
@@ -63,6 +71,41 @@ public final class Libc {
     private static final MethodHandle SYSCONF = LINKER.downcallHandle(find("sysconf"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT), Linker.Option.critical(false));
 
+    private static final MethodHandle READ = errnoCall("read",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle WRITE = errnoCall("write",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle IOCTL_PTR = variadicCall("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), 2);
+    private static final MethodHandle IOCTL_VAL = variadicCall("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), 2);
+    private static final MethodHandle SOCKET = errnoCall("socket",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle BIND = errnoCall("bind",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SETSOCKOPT = errnoCall("setsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle GETSOCKOPT = errnoCall("getsockopt",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle SENDTO = errnoCall("sendto",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle RECVFROM = errnoCall("recvfrom",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle POLL = errnoCall("poll",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle EVENTFD = errnoCall("eventfd",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle EPOLL_CREATE1 = errnoCall("epoll_create1",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle EPOLL_CTL = errnoCall("epoll_ctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle EPOLL_WAIT = errnoCall("epoll_wait",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+    private static final MethodHandle IF_NAMETOINDEX = errnoCall("if_nametoindex",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle SETNS = errnoCall("setns",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+
     private static final long PAGE_SIZE = sysconf(_SC_PAGESIZE);
 
     private Libc() {
@@ -74,6 +117,11 @@ public final class Libc {
 
     private static MethodHandle errnoCall(String name, FunctionDescriptor fd) {
         return LINKER.downcallHandle(find(name), fd, Linker.Option.captureCallState("errno"));
+    }
+
+    private static MethodHandle variadicCall(String name, FunctionDescriptor fd, int firstVariadic) {
+        return LINKER.downcallHandle(find(name), fd, Linker.Option.captureCallState("errno"),
+                Linker.Option.firstVariadicArg(firstVariadic));
     }
 
     private static int errno(MemorySegment captured) {
@@ -231,5 +279,223 @@ public final class Libc {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    // ---- file descriptors, sockets and polling. The data-path calls (read, write, sendto, recvfrom,
+    // poll) return -errno instead of throwing, so a driver can count EAGAIN without an exception.
+
+    /** {@code read(2)} into {@code buf[0..len)}; returns the byte count or {@code -errno}. */
+    public static long read(int fd, MemorySegment buf, long len) {
+        MemorySegment cs = CAPTURED.get();
+        try {
+            long r = (long) READ.invokeExact(cs, fd, buf, len);
+            return r >= 0 ? r : -errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code write(2)} of {@code buf[0..len)}; returns the byte count or {@code -errno}. */
+    public static long write(int fd, MemorySegment buf, long len) {
+        MemorySegment cs = CAPTURED.get();
+        try {
+            long r = (long) WRITE.invokeExact(cs, fd, buf, len);
+            return r >= 0 ? r : -errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code ioctl(2)} with a pointer argument; returns the result or {@code -errno}. */
+    public static int ioctl(int fd, long request, MemorySegment arg) {
+        MemorySegment cs = CAPTURED.get();
+        try {
+            int r = (int) IOCTL_PTR.invokeExact(cs, fd, request, arg);
+            return r >= 0 ? r : -errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code ioctl(2)} with a value argument (e.g. TUNSETPERSIST); returns the result or {@code -errno}. */
+    public static int ioctl(int fd, long request, long value) {
+        MemorySegment cs = CAPTURED.get();
+        try {
+            int r = (int) IOCTL_VAL.invokeExact(cs, fd, request, value);
+            return r >= 0 ? r : -errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code socket(2)}; throws naming {@code what} (e.g. {@code "AF_PACKET, iface=veth0"}). */
+    public static int socket(int domain, int type, int protocol, String what) {
+        MemorySegment cs = CAPTURED.get();
+        int r;
+        try {
+            r = (int) SOCKET.invokeExact(cs, domain, type, protocol);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r < 0) throw new LinuxException("socket", what, errno(cs));
+        return r;
+    }
+
+    /** {@code bind(2)} to the address in {@code addr} (its whole size is the address length). */
+    public static void bind(int fd, MemorySegment addr, String what) {
+        MemorySegment cs = CAPTURED.get();
+        int r;
+        try {
+            r = (int) BIND.invokeExact(cs, fd, addr, (int) addr.byteSize());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0) throw new LinuxException("bind", what, errno(cs));
+    }
+
+    /** {@code setsockopt(2)} with the whole of {@code value}; returns 0 or {@code -errno}. */
+    public static int setsockopt(int fd, int level, int name, MemorySegment value) {
+        MemorySegment cs = CAPTURED.get();
+        try {
+            int r = (int) SETSOCKOPT.invokeExact(cs, fd, level, name, value, (int) value.byteSize());
+            return r == 0 ? 0 : -errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code setsockopt(2)} of one int; returns 0 or {@code -errno}. */
+    public static int setsockopt(int fd, int level, int name, int value) {
+        try (Arena a = Arena.ofConfined()) {
+            return setsockopt(fd, level, name, a.allocateFrom(JAVA_INT, value));
+        }
+    }
+
+    /**
+     * {@code getsockopt(2)} into {@code value}; returns the length the kernel wrote or {@code -errno}.
+     * Allocates a 4-byte length cell per call: control path only.
+     */
+    public static int getsockopt(int fd, int level, int name, MemorySegment value) {
+        MemorySegment cs = CAPTURED.get();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment len = a.allocateFrom(JAVA_INT, (int) value.byteSize());
+            int r = (int) GETSOCKOPT.invokeExact(cs, fd, level, name, value, len);
+            return r == 0 ? len.get(JAVA_INT, 0) : -errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code sendto(2)} with no address ({@code NULL, 0}): {@code sendto(fd, NULL, 0,
+     * MSG_DONTWAIT, NULL, 0)} is the PACKET_MMAP and AF_XDP transmit kick. Returns the byte count or
+     * {@code -errno}.
+     */
+    public static long send(int fd, MemorySegment buf, long len, int flags) {
+        MemorySegment cs = CAPTURED.get();
+        try {
+            long r = (long) SENDTO.invokeExact(cs, fd, buf, len, flags, MemorySegment.NULL, 0);
+            return r >= 0 ? r : -errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code recvfrom(2)} with no address; returns the byte count or {@code -errno}. */
+    public static long recv(int fd, MemorySegment buf, long len, int flags) {
+        MemorySegment cs = CAPTURED.get();
+        try {
+            long r = (long) RECVFROM.invokeExact(cs, fd, buf, len, flags, MemorySegment.NULL, MemorySegment.NULL);
+            return r >= 0 ? r : -errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code poll(2)} on {@code nfds} 8-byte {@code struct pollfd} entries (fd i32@0, events i16@4,
+     * revents i16@6); returns the ready count, 0 on timeout, or {@code -errno} (EINTR included).
+     */
+    public static int poll(MemorySegment fds, int nfds, int timeoutMillis) {
+        MemorySegment cs = CAPTURED.get();
+        try {
+            int r = (int) POLL.invokeExact(cs, fds, (long) nfds, timeoutMillis);
+            return r >= 0 ? r : -errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code eventfd(2)}. */
+    public static int eventfd(int initval, int flags) {
+        MemorySegment cs = CAPTURED.get();
+        int r;
+        try {
+            r = (int) EVENTFD.invokeExact(cs, initval, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r < 0) throw new LinuxException("eventfd", "flags=0x" + Integer.toHexString(flags), errno(cs));
+        return r;
+    }
+
+    /** {@code epoll_create1(2)}. */
+    public static int epollCreate1(int flags) {
+        MemorySegment cs = CAPTURED.get();
+        int r;
+        try {
+            r = (int) EPOLL_CREATE1.invokeExact(cs, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r < 0) throw new LinuxException("epoll_create1", "flags=0x" + Integer.toHexString(flags), errno(cs));
+        return r;
+    }
+
+    /** {@code epoll_ctl(2)}; {@code event} is a 12-byte packed {@code struct epoll_event} or NULL. Returns 0 or {@code -errno}. */
+    public static int epollCtl(int epfd, int op, int fd, MemorySegment event) {
+        MemorySegment cs = CAPTURED.get();
+        try {
+            int r = (int) EPOLL_CTL.invokeExact(cs, epfd, op, fd, event);
+            return r == 0 ? 0 : -errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code epoll_wait(2)}; returns the ready count, 0 on timeout, or {@code -errno} (EINTR included). */
+    public static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMillis) {
+        MemorySegment cs = CAPTURED.get();
+        try {
+            int r = (int) EPOLL_WAIT.invokeExact(cs, epfd, events, maxEvents, timeoutMillis);
+            return r >= 0 ? r : -errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code if_nametoindex(3)}; returns the index or {@code -errno} (ENODEV when there is no such interface). */
+    public static int ifNameToIndex(String name) {
+        MemorySegment cs = CAPTURED.get();
+        try (Arena a = Arena.ofConfined()) {
+            int r = (int) IF_NAMETOINDEX.invokeExact(cs, a.allocateFrom(name));
+            if (r != 0) return r;
+            int e = errno(cs);
+            return -(e == 0 ? Errno.ENODEV : e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code setns(2)} of the calling thread; throws naming {@code what}. */
+    public static void setns(int fd, int nstype, String what) {
+        MemorySegment cs = CAPTURED.get();
+        int r;
+        try {
+            r = (int) SETNS.invokeExact(cs, fd, nstype);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0) throw new LinuxException("setns", what, errno(cs));
     }
 }

@@ -40,6 +40,15 @@ public abstract class RxQueue extends QueuePad {
      */
     public abstract int rxBurst(Mbuf[] pkts, int off, int n);
 
+    /**
+     * The file descriptor that polls readable (POLLIN, level-triggered) while this queue has
+     * packets to receive, for rx interrupt mode; -1 when the driver has none (then ethdev gives
+     * the queue an eventfd that the driver signals). A socket or tap queue returns its fd.
+     */
+    protected int interruptFd() {
+        return -1;
+    }
+
     /** Frees what the queue holds (mbufs in flight, files); called once, when the queue is released. */
     protected void release() {
     }
