@@ -20,7 +20,8 @@ import java.util.function.IntConsumer;
  * and joins them all and runs the cleanup hooks in reverse order. One EAL lives per process at a time;
  * after cleanup a new init is allowed. SIGINT and SIGTERM are handled by a JVM shutdown hook (no
  * {@code sun.misc.Signal}): it calls {@link #requestStop()} and gives running lcores a moment to
- * leave their loops before the JVM exits.
+ * leave their loops before the JVM exits; an app that prints a summary after its loop asks it to
+ * wait for cleanup as well ({@link #holdExitUntilCleanup()}).
  */
 public final class Eal implements AutoCloseable {
     /** How long cleanup waits for lcore threads before naming the stuck ones. */
@@ -41,6 +42,8 @@ public final class Eal implements AutoCloseable {
     private final Thread signalHook = new Thread(this::onSignal, "eal-shutdown");
     private volatile boolean stop;
     private boolean closed;
+    private volatile boolean holdExit;
+    private final java.util.concurrent.CountDownLatch cleanedUp = new java.util.concurrent.CountDownLatch(1);
 
     private Eal(EalConfig config, BitSet allowed) {
         this.config = config;
@@ -227,6 +230,16 @@ public final class Eal implements AutoCloseable {
         return 0;
     }
 
+    /**
+     * Makes SIGINT/SIGTERM wait (at most {@code DEFAULT_STOP_TIMEOUT_MS} + 8 s) until {@link #cleanup}
+     * has finished, instead of only until the lcores leave their loops, so that what the app prints
+     * between its loop ending and cleanup (final statistics) is not cut off by the JVM halting.
+     * The app must then reach cleanup promptly after {@link #stopRequested()} turns true.
+     */
+    public void holdExitUntilCleanup() {
+        holdExit = true;
+    }
+
     /** True once a stop was requested (by the app or SIGINT/SIGTERM): one volatile read, for lcore loops. */
     public boolean stopRequested() {
         return stop;
@@ -375,6 +388,7 @@ public final class Eal implements AutoCloseable {
         }
         Log.reset();
         CURRENT.compareAndSet(this, null);
+        cleanedUp.countDown();
         if (!stuck.isEmpty()) {
             stuck.sort(null);
             throw new IllegalStateException("EAL cleanup: lcore " + EalArgs.join(stuck) + " did not stop within "
@@ -404,6 +418,13 @@ public final class Eal implements AutoCloseable {
                     return;
                 }
             }
+        }
+        if (!holdExit) return;
+        try {
+            cleanedUp.await(TimeUnit.NANOSECONDS.toMillis(Math.max(0, deadline - System.nanoTime())) + 8000,
+                    TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }
