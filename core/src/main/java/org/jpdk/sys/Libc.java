@@ -498,37 +498,4 @@ public final class Libc {
         }
         if (r != 0) throw new LinuxException("setns", what, errno(cs));
     }
-
-    // ---- scatter/gather I/O (tap queues read a frame into an mbuf's data room and write mbuf chains).
-    // Like read and write, they return -errno instead of throwing and allocate nothing.
-
-    /** Size of a {@code struct iovec}: base pointer u64@0, length u64@8. */
-    public static final int IOVEC_SIZE = 16;
-
-    private static final MethodHandle READV = errnoCall("readv",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle WRITEV = errnoCall("writev",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-
-    /** {@code readv(2)} into the {@code iovcnt} iovecs at {@code iov}; returns the byte count or {@code -errno}. */
-    public static long readv(int fd, MemorySegment iov, int iovcnt) {
-        MemorySegment cs = CAPTURED.get();
-        try {
-            long r = (long) READV.invokeExact(cs, fd, iov, iovcnt);
-            return r >= 0 ? r : -errno(cs);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** {@code writev(2)} of the {@code iovcnt} iovecs at {@code iov}; returns the byte count or {@code -errno}. */
-    public static long writev(int fd, MemorySegment iov, int iovcnt) {
-        MemorySegment cs = CAPTURED.get();
-        try {
-            long r = (long) WRITEV.invokeExact(cs, fd, iov, iovcnt);
-            return r >= 0 ? r : -errno(cs);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
 }

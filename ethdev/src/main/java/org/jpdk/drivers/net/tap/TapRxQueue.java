@@ -4,7 +4,7 @@ import org.jpdk.ethdev.RxQueue;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
 import org.jpdk.sys.Errno;
-import org.jpdk.sys.Libc;
+import org.jpdk.sys.Uio;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -39,7 +39,7 @@ final class TapRxQueue extends RxQueue {
         this.fd = fd;
         this.pool = pool;
         this.scatter = scatter;
-        this.iov = arena.allocate(2L * Libc.IOVEC_SIZE, 8);
+        this.iov = arena.allocate(2L * Uio.IOVEC_SIZE, 8);
         this.overflow = arena.allocate(OVERFLOW_SIZE, 64);
         iov.set(JAVA_LONG, 16, overflow.address());
         iov.set(JAVA_LONG, 24, OVERFLOW_SIZE);
@@ -62,7 +62,7 @@ final class TapRxQueue extends RxQueue {
             int room = m.tailroom();
             iov.set(JAVA_LONG, 0, m.buffer().address() + m.dataOff() + m.dataLen());
             iov.set(JAVA_LONG, 8, room);
-            long r = Libc.readv(fd, iov, 2);
+            long r = Uio.readv(fd, iov, 2);
             if (r < 0) {
                 if (r != -Errno.EAGAIN && r != -Errno.EINTR) countErrors(1);
                 break;

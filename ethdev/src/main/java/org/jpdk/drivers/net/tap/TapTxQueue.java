@@ -3,7 +3,7 @@ package org.jpdk.drivers.net.tap;
 import org.jpdk.ethdev.TxQueue;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.sys.Errno;
-import org.jpdk.sys.Libc;
+import org.jpdk.sys.Uio;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -27,7 +27,7 @@ final class TapTxQueue extends TxQueue {
 
     TapTxQueue(int fd) {
         this.fd = fd;
-        this.iov = arena.allocate((long) MAX_SEGS * Libc.IOVEC_SIZE, 8);
+        this.iov = arena.allocate((long) MAX_SEGS * Uio.IOVEC_SIZE, 8);
     }
 
     @Override
@@ -39,11 +39,11 @@ final class TapTxQueue extends TxQueue {
             int segs = 0;
             Mbuf s = m;
             for (; s != null && segs < MAX_SEGS; s = s.next(), segs++) {
-                iov.set(JAVA_LONG, (long) segs * Libc.IOVEC_SIZE, s.buffer().address() + s.dataOff());
-                iov.set(JAVA_LONG, (long) segs * Libc.IOVEC_SIZE + 8, s.dataLen());
+                iov.set(JAVA_LONG, (long) segs * Uio.IOVEC_SIZE, s.buffer().address() + s.dataOff());
+                iov.set(JAVA_LONG, (long) segs * Uio.IOVEC_SIZE + 8, s.dataLen());
             }
             if (s == null) {
-                long r = Libc.writev(fd, iov, segs);
+                long r = Uio.writev(fd, iov, segs);
                 if (r == -Errno.EAGAIN) break;
                 if (r >= 0) {
                     sent++;
