@@ -11,6 +11,7 @@ import java.util.TreeMap;
 public final class Launcher {
     /** App name to main class. Each app is one class in its own package, as DPDK's examples. */
     static final Map<String, String> APPS = new TreeMap<>(Map.of(
+            "exception_path", "org.jpdk.app.exceptionpath.ExceptionPath",
             "helloworld", "org.jpdk.app.helloworld.HelloWorld",
             "testpmd", "org.jpdk.app.testpmd.TestPmd"));
 
