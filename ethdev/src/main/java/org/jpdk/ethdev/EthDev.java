@@ -5,6 +5,7 @@ import org.jpdk.eal.EalArgumentException;
 import org.jpdk.eal.Log;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
+import org.jpdk.sys.EventFd;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -323,6 +324,7 @@ public final class EthDev implements AutoCloseable {
         RxQueue old = rxq[queue];
         if (old != null) {
             accumulate(old);
+            releaseInterrupt(old);
             old.release();
             rxq[queue] = null;
         }
@@ -421,6 +423,7 @@ public final class EthDev implements AutoCloseable {
         for (int i = 0; i < rxq.length; i++) {
             if (rxq[i] != null) {
                 accumulate(rxq[i]);
+                releaseInterrupt(rxq[i]);
                 rxq[i].release();
                 rxq[i] = null;
             }
@@ -480,6 +483,85 @@ public final class EthDev implements AutoCloseable {
         if (s != State.STARTED) return error(dir + " burst on queue " + queue + " while the port is " + s.name().toLowerCase() + "; start it first");
         int configured = dir.equals("rx") ? rxq.length : txq.length;
         return error(dir + " queue " + queue + " out of range; configured " + configured);
+    }
+
+    // ------------------------------------------------------------------ rx interrupts
+
+    /**
+     * Enables the interrupt of rx queue {@code queue} (rte_eth_dev_rx_intr_enable): a
+     * {@link RxWaitSet} holding the queue then wakes when the queue has packets, including packets
+     * that arrived before this call. For the lcore that polls the queue, while the port is
+     * started; checked like a burst, allocates nothing. For a queue without an fd of its own it is
+     * a store and a fence (plus one eventfd write if packets are waiting); for a queue with one, an
+     * epoll_ctl that re-arms it in its wait set.
+     */
+    public void rxIntrEnable(int queue) {
+        RxQueue[] live = rxLive;
+        if (Integer.compareUnsigned(queue, live.length) >= 0) throw intrRefused("rx intr enable", queue);
+        RxQueue q = live[queue];
+        if (q.intrEvent == null && q.intrFd >= 0) {
+            RxWaitSet ws = q.waitSet;
+            if (ws != null) ws.rearm(q);
+        } else {
+            q.armInterrupt();
+        }
+    }
+
+    /**
+     * Disables the interrupt of rx queue {@code queue} (rte_eth_dev_rx_intr_disable), after the
+     * lcore woke, before it polls again. A queue with an fd of its own was armed one-shot, so it
+     * reports at most once more. Same checks as {@link #rxIntrEnable}.
+     */
+    public void rxIntrDisable(int queue) {
+        RxQueue[] live = rxLive;
+        if (Integer.compareUnsigned(queue, live.length) >= 0) throw intrRefused("rx intr disable", queue);
+        live[queue].disarmInterrupt();
+    }
+
+    /**
+     * The fd that polls readable while rx queue {@code queue} has packets and its interrupt is
+     * enabled (rte_eth_dev_rx_intr_ctl_q_get_fd): the driver's own fd (socket, tap) or an eventfd
+     * that ethdev creates for the queue on first use. For an app's own epoll: an eventfd stays
+     * readable until read (8 bytes); {@link RxWaitSet} does that for you. The queue must be set up.
+     */
+    public synchronized int rxIntrFd(int queue) {
+        return rxIntrSetUp(queue, "rx intr fd").intrFd;
+    }
+
+    /** The set-up queue {@code queue} with its interrupt fd ready (the eventfd made if it needs one). */
+    synchronized RxQueue rxIntrSetUp(int queue, String what) {
+        checkNotClosed(what);
+        if (state == State.UNCONFIGURED) throw error(what + " on rx queue " + queue + " before configure");
+        if (queue < 0 || queue >= rxq.length) throw error(what + ": rx queue " + queue + " out of range; configured " + rxq.length);
+        RxQueue q = rxq[queue];
+        if (q == null) throw error(what + ": rx queue " + queue + " is not set up");
+        if (q.intrFd < 0) {
+            int own = q.interruptFd();
+            if (own >= 0) {
+                q.intrFd = own;
+            } else {
+                q.intrEvent = new EventFd();
+                q.intrFd = q.intrEvent.fd();
+            }
+        }
+        return q;
+    }
+
+    private static void releaseInterrupt(RxQueue q) {
+        RxWaitSet ws = q.waitSet;
+        if (ws != null) ws.detach(q);
+        q.disarmInterrupt();
+        if (q.intrEvent != null) {
+            q.intrEvent.close();
+            q.intrEvent = null;
+        }
+        q.intrFd = -1;
+    }
+
+    private EthDevException intrRefused(String what, int queue) {
+        State s = state;
+        if (s != State.STARTED) return error(what + " on rx queue " + queue + " while the port is " + s.name().toLowerCase() + "; start it first");
+        return error(what + ": rx queue " + queue + " out of range; configured " + rxq.length);
     }
 
     // ------------------------------------------------------------------ callbacks

@@ -1,6 +1,7 @@
 package org.jpdk.ethdev;
 
 import org.jpdk.mbuf.Mbuf;
+import org.jpdk.sys.EventFd;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -11,9 +12,19 @@ import java.lang.invoke.VarHandle;
  * them. Only one lcore polls a queue at a time, and that lcore alone writes the counters, with
  * opaque stores (plain moves on x86, but never dropped or hoisted out of the polling loop); other
  * threads read them for statistics and never write them (a reset is a baseline kept by the reader).
+ * <p>
+ * Rx interrupts ({@link EthDev#rxIntrEnable}): a queue with a file descriptor of its own returns it
+ * from {@link #interruptFd()}. For one without, ethdev gives the queue an eventfd and arms it on
+ * enable; the driver makes it fire in two ways. {@link #rxPending()} says whether packets are
+ * waiting right now (ethdev asks it just after arming, so packets that came before the arm are
+ * never missed), and a producer that adds packets from another thread calls {@link #rxInterrupt()}
+ * after adding them. The two form a Dekker pair: the lcore stores the armed flag, fences, then
+ * looks for packets; the producer publishes the packets, fences, then reads the flag. With a full
+ * fence on both sides at least one of them sees the other's store, so either the lcore finds the
+ * packets before it sleeps or the producer finds the flag and signals the eventfd.
  */
 public abstract class RxQueue extends QueuePad {
-    private static final VarHandle PACKETS, BYTES, ERRORS, NOMBUF, MISSED;
+    private static final VarHandle PACKETS, BYTES, ERRORS, NOMBUF, MISSED, ARMED;
 
     static {
         try {
@@ -23,6 +34,7 @@ public abstract class RxQueue extends QueuePad {
             ERRORS = l.findVarHandle(RxQueue.class, "errors", long.class);
             NOMBUF = l.findVarHandle(RxQueue.class, "nombuf", long.class);
             MISSED = l.findVarHandle(RxQueue.class, "missed", long.class);
+            ARMED = l.findVarHandle(RxQueue.class, "intrArmed", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -32,6 +44,12 @@ public abstract class RxQueue extends QueuePad {
     /** The port id and queue index, set by {@link EthDev} when the queue is set up. */
     protected int portId, queueId;
     volatile RxCallback[] callbacks;
+    // rx interrupts; set up by EthDev under the port lock, armed and disarmed by the polling lcore
+    private int intrArmed;          // 1 while armed (eventfd queues): written by the lcore, cleared by a producer's CAS
+    EventFd intrEvent;              // ethdev's eventfd when interruptFd() is -1; created on first use
+    int intrFd = -1;                // the fd epoll watches: interruptFd() or intrEvent's
+    RxWaitSet waitSet;              // the wait set this queue is in, or null
+    int waitSlot;                   // its slot there
     long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
 
     /**
@@ -47,6 +65,43 @@ public abstract class RxQueue extends QueuePad {
      */
     protected int interruptFd() {
         return -1;
+    }
+
+    /**
+     * Whether a burst now would receive something, asked just after interrupts are armed on a
+     * queue without a file descriptor (it must read the producer's published state with acquire
+     * semantics or stronger; ethdev has fenced before the call). Default: false, for a queue that
+     * only wakes through {@link #rxInterrupt()}. A queue that always has packets returns true.
+     */
+    protected boolean rxPending() {
+        return false;
+    }
+
+    /**
+     * For a producer on another thread, after it made packets available to this queue (with a
+     * release store or stronger): fences, and if interrupts are armed, disarms them and signals the
+     * queue's eventfd so that a sleeping lcore wakes. Allocates nothing; one syscall only when armed.
+     */
+    protected final void rxInterrupt() {
+        VarHandle.fullFence(); // StoreLoad: the packets' publication before the read of the flag
+        if ((int) ARMED.getOpaque(this) == 0 || !ARMED.compareAndSet(this, 1, 0)) return;
+        EventFd e = intrEvent;
+        if (e != null) InterruptCalls.eventfdSignal(e.fd()); // EventFd.signal would allocate (see InterruptCalls)
+    }
+
+    /** Arms interrupts (eventfd queues): store, fence, then look, pairing with {@link #rxInterrupt()}. */
+    final void armInterrupt() {
+        ARMED.setVolatile(this, 1);
+        VarHandle.fullFence(); // StoreLoad: the flag before the look at the producer's state
+        if (rxPending()) rxInterrupt();
+    }
+
+    final void disarmInterrupt() {
+        ARMED.setOpaque(this, 0);
+    }
+
+    final boolean interruptArmed() {
+        return (int) ARMED.getVolatile(this) != 0;
     }
 
     /** Frees what the queue holds (mbufs in flight, files); called once, when the queue is released. */

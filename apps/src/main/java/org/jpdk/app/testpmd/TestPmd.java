@@ -1,6 +1,8 @@
 package org.jpdk.app.testpmd;
 
+import org.jpdk.eal.BackoffIdleStrategy;
 import org.jpdk.eal.Eal;
+import org.jpdk.eal.IdleStrategy;
 import org.jpdk.eal.EalArgumentException;
 import org.jpdk.eal.LcoreException;
 import org.jpdk.eal.MemoryException;
@@ -12,6 +14,7 @@ import org.jpdk.ethdev.LinkStatus;
 import org.jpdk.ethdev.MacAddr;
 import org.jpdk.ethdev.Offloads;
 import org.jpdk.ethdev.PortConf;
+import org.jpdk.ethdev.RxInterruptIdleStrategy;
 import org.jpdk.ethdev.Xstat;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
@@ -50,6 +53,8 @@ public final class TestPmd {
     final List<EthDev> fwdPorts = new ArrayList<>();
     FwdEngine engine;
     int nbFwdLcores;
+    /** What forwarding lcores do when their streams had nothing to do (--rx-idle, set rx-idle). */
+    String rxIdle = "busy";
 
     // the current forwarding configuration; replaced at each start
     FwdStream[] streams = new FwdStream[0];
@@ -171,6 +176,7 @@ public final class TestPmd {
                     + " (the EAL's worker lcores: " + joinInts(workers) + "; the main lcore runs the prompt)");
         }
         nbFwdLcores = opt.nbCores;
+        rxIdle = opt.rxIdle;
         engine = FwdEngines.byName(opt.forwardMode);
         if (!opt.forwardMode.equals("io") || !opt.interactive) {
             out.println("Set " + engine.name() + " packet forwarding mode");
@@ -346,6 +352,12 @@ public final class TestPmd {
         }
         fwdConfigSetup();
         printFwdConfig();
+        try {
+            for (int i = 0; i < lcores.length; i++) lcores[i] = withIdleStrategy(lcores[i]);
+        } catch (RuntimeException e) {
+            for (FwdLcore lc : lcores) lc.close();
+            throw e;
+        }
         for (FwdStream fs : streams) engine.streamBegin(fs);
         for (EthDev p : fwdPorts) engine.portBegin(p, cfg);
         printRxTxConfig();
@@ -355,6 +367,37 @@ public final class TestPmd {
         for (FwdLcore lc : lcores) eal.remoteLaunch(l -> lc.run(), lc.lcoreId);
         running = true;
         return true;
+    }
+
+    /** The lcore with the --rx-idle strategy: none (busy), back-off, or a sleep on its streams' rx interrupts. */
+    private FwdLcore withIdleStrategy(FwdLcore lc) {
+        IdleStrategy idle = switch (rxIdle) {
+            case "backoff" -> new BackoffIdleStrategy();
+            case "interrupt" -> {
+                List<RxInterruptIdleStrategy.Queue> qs = new ArrayList<>();
+                for (FwdStream fs : lc.streams) {
+                    RxInterruptIdleStrategy.Queue q = new RxInterruptIdleStrategy.Queue(fs.rxPort, fs.rxQueue);
+                    if (!qs.contains(q)) qs.add(q);
+                }
+                yield new RxInterruptIdleStrategy(qs);
+            }
+            default -> null;
+        };
+        return new FwdLcore(lc.lcoreId, lc.streams, lc.engine, idle);
+    }
+
+    /** For --rx-idle other than busy: each forwarding lcore's CPU use over the run, as measured. */
+    private void printLcoreCpu() {
+        StringBuilder sb = new StringBuilder(String.format("%n  rx-idle=%s: CPU use of the forwarding lcores (thread CPU time / wall time)%n", rxIdle));
+        for (FwdLcore lc : lcores) {
+            if (lc.cpuNanos() < 0) continue;
+            double pct = lc.wallNanos() > 0 ? 100.0 * lc.cpuNanos() / lc.wallNanos() : 0;
+            sb.append(String.format(Locale.ROOT, "  Lcore %d: CPU %.2f%% of a core (%.1f ms CPU in %.2f s)", lc.lcoreId, pct,
+                    lc.cpuNanos() / 1e6, lc.wallNanos() / 1e9));
+            if (lc.idle instanceof RxInterruptIdleStrategy r) sb.append(String.format(", %d sleeps, %d woken by rx", r.sleeps(), r.rxWakeups()));
+            sb.append('\n');
+        }
+        out.print(sb);
     }
 
     /** --tx-first / start tx_first: one txonly pass over every stream, on the streams' lcores. */
@@ -395,6 +438,8 @@ public final class TestPmd {
         running = false;
         if (failed != null) err.println("testpmd: " + failed.getMessage());
         printFwdStats();
+        if (!rxIdle.equals("busy")) printLcoreCpu();
+        for (FwdLcore lc : lcores) lc.close();
         out.println();
         out.println("Done.");
     }

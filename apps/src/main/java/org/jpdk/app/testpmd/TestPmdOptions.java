@@ -57,6 +57,10 @@ final class TestPmdOptions {
     boolean disableRss;
     int maxPktLen;           // 0: the driver's default MTU
     double runSeconds;       // 0: until Enter or a signal
+    String rxIdle = RX_IDLE_MODES.get(0); // jpdk's --rx-idle: what a forwarding lcore does with nothing to receive
+
+    /** --rx-idle values: poll all the time (testpmd), back off, sleep on the rx interrupts. */
+    static final List<String> RX_IDLE_MODES = List.of("busy", "backoff", "interrupt");
 
     record PeerOption(int port, MacAddr mac) {
     }
@@ -67,7 +71,7 @@ final class TestPmdOptions {
             "--portmask", "--mbcache", "--max-pkt-len", "--run-seconds", "--port-topology", "--rxfreet", "--txfreet",
             "--rxpt", "--rxht", "--rxwt", "--txpt", "--txht", "--txwt", "--txrst", "--nb-txd", "--nb-rxd",
             "--port-numa-config", "--ring-numa-config", "--socket-num", "--mp-alloc", "--rss-hf", "--cmdline-file",
-            "--tx-offloads", "--rx-offloads", "--txonly-multi-flow-ignored");
+            "--tx-offloads", "--rx-offloads", "--txonly-multi-flow-ignored", "--rx-idle");
     /** Flags dpdk-testpmd has that change nothing here; accepted so that a DPDK command line runs. */
     private static final List<String> HARMLESS = List.of("--no-lsc-interrupt", "--no-rmv-interrupt", "--no-flush-rx",
             "--disable-link-check", "--no-numa", "--numa", "--record-core-cycles", "--record-burst-stats",
@@ -165,6 +169,7 @@ final class TestPmdOptions {
                     throw new Bad(name, v, "expected PORT,XX:XX:XX:XX:XX:XX");
                 }
             }
+            case "--rx-idle" -> rxIdle = rxIdle(name, v);
             case "--port-topology" -> {
                 if (!v.equals("paired")) throw new Bad(name, v, "only paired is supported");
             }
@@ -181,6 +186,12 @@ final class TestPmdOptions {
             case "--cmdline-file" -> throw new Bad(name, v, "not supported; pipe the commands into -i instead");
             default -> integer(name, v, 0, Integer.MAX_VALUE); // thresholds and NUMA placement: checked, ignored
         }
+    }
+
+    /** Checks an --rx-idle / {@code set rx-idle} value. */
+    static String rxIdle(String name, String v) {
+        if (!RX_IDLE_MODES.contains(v)) throw new Bad(name, v, "allowed " + String.join(", ", RX_IDLE_MODES));
+        return v;
     }
 
     static long integer(String name, String v, long min, long max) {
@@ -258,6 +269,9 @@ final class TestPmdOptions {
                   --rss-ip, --rss-udp, --disable-rss   RSS hash functions, or none
                   --max-pkt-len=N            the longest frame, sets the MTU to N - 18
                   --run-seconds=S            stop after S seconds (non-interactive), then print the throughput
+                  --rx-idle=MODE             busy|backoff|interrupt: what a forwarding lcore does when its rx queues
+                                             are empty (jpdk's, not dpdk-testpmd's; default busy); the stop summary
+                                             then shows each lcore's CPU use
                   -h, --help                 this text
                 Without any argument: two net_null ports, io forwarding on one lcore for 10 seconds.
                 """.formatted(String.join(", ", FwdEngines.names()), FwdConfig.MAX_PKT_BURST, FwdConfig.DEFAULT_BURST,

@@ -182,7 +182,7 @@ final class TestPmdPrompt {
     }
 
     private void set(String[] w) {
-        if (w.length < 2) throw new BadArguments("usage: set fwd|burst|nbcore|eth-peer|txpkts ...");
+        if (w.length < 2) throw new BadArguments("usage: set fwd|burst|nbcore|eth-peer|txpkts|rx-idle ...");
         switch (w[1]) {
             case "fwd" -> {
                 if (w.length < 3 || w.length > 4 || (w.length == 4 && !w[3].equals("retry"))) {
@@ -207,6 +207,18 @@ final class TestPmdPrompt {
                 if (stoppedFirst()) return;
                 t.cfg.burst = n;
                 t.out.println("Number of packets per burst set to " + n);
+            }
+            case "rx-idle" -> { // jpdk's
+                need(w, 3, "set rx-idle " + String.join("|", TestPmdOptions.RX_IDLE_MODES));
+                String mode;
+                try {
+                    mode = TestPmdOptions.rxIdle("rx-idle", w[2]);
+                } catch (TestPmdOptions.Bad e) {
+                    throw new BadArguments(e.getMessage());
+                }
+                if (stoppedFirst()) return;
+                t.rxIdle = mode;
+                t.out.println("Rx idle mode set to " + mode);
             }
             case "nbcore" -> {
                 need(w, 3, "set nbcore N");
@@ -346,6 +358,7 @@ final class TestPmdPrompt {
                 "    set nbcore N                        forwarding lcores, 1.." + t.workers.length,
                 "    set eth-peer P XX:XX:XX:XX:XX:XX    the peer MAC address of port P",
                 "    set txpkts X[,Y]*                   segment lengths of generated packets",
+                "    set rx-idle busy|backoff|interrupt  what idle forwarding lcores do (jpdk's; stop shows their CPU use)",
                 "    port stop|start|close all|P         stop, start or close ports",
                 "    quit                                stop everything and exit (also Ctrl-C, Ctrl-D)",
                 ""));

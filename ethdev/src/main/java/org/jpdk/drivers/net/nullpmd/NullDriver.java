@@ -20,7 +20,9 @@ import java.util.Set;
  * receive copies {@code size} bytes of a dummy packet into each mbuf and transmit copies each packet
  * out, as DPDK's copy mode does, to price a memcpy per packet. {@code no-rx=1} receives nothing.
  * Devargs: {@code size} (default 64), {@code copy} (0), {@code no-rx} (0). It also keeps RSS settings
- * (hash functions, 40-byte key, 128-entry table) so that apps can exercise those calls.
+ * (hash functions, 40-byte key, 128-entry table) so that apps can exercise those calls. In rx
+ * interrupt mode a receiving queue always has packets, so enabling its interrupt fires it at once
+ * ({@link RxQueue#rxPending()} is true); a no-rx queue never fires.
  */
 public final class NullDriver implements EthDriver {
     public static final int DEFAULT_SIZE = 64;
@@ -116,6 +118,11 @@ public final class NullDriver implements EthDriver {
             countRx(n, (long) n * len);
             return n;
         }
+
+        @Override
+        protected boolean rxPending() {
+            return true;
+        }
     }
 
     static final class CopyRxQueue extends RxQueue {
@@ -144,6 +151,11 @@ public final class NullDriver implements EthDriver {
             }
             countRx(n, (long) n * size);
             return n;
+        }
+
+        @Override
+        protected boolean rxPending() {
+            return true;
         }
     }
 

@@ -56,6 +56,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * file, the byte offset and what is wrong; the app keeps running. A file that cannot be opened,
  * has a bad header or a non-Ethernet link type, and one file given both as rx and tx, are refused
  * at probe. The MAC address is DPDK's 02:70:63:61:70:&lt;n&gt; ("pcap").
+ * <p>
+ * Rx interrupts: a file queue has packets until its end (or bad input), a replay queue always,
+ * so enabling the interrupt fires at once until then ({@link RxQueue#rxPending()}); after the end,
+ * and on a queue with no file, it never fires and the lcore sleeps.
  */
 public final class PcapDriver implements EthDriver {
     public static final int MAX_QUEUES = 16;
@@ -331,6 +335,11 @@ public final class PcapDriver implements EthDriver {
             return got;
         }
 
+        @Override
+        protected boolean rxPending() {
+            return !done;
+        }
+
         private void finish(int s) {
             done = true;
             if (s == PcapReader.ERROR) {
@@ -443,6 +452,11 @@ public final class PcapDriver implements EthDriver {
             next = i;
             if (got > 0) countRx(got, bytes);
             return got;
+        }
+
+        @Override
+        protected boolean rxPending() {
+            return replay.count > 0;
         }
     }
 

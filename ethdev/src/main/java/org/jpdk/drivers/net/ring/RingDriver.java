@@ -15,6 +15,7 @@ import org.jpdk.ring.Ring;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -34,10 +35,19 @@ import java.util.Set;
  * {@code net_ring0,rx_ring=ba,tx_ring=ab} and {@code net_ring1,rx_ring=ab,tx_ring=ba}.
  * </ul>
  * {@link #fromRings} is rte_eth_from_rings for code that already holds rings.
+ * <p>
+ * Rx interrupt mode: each ring has a {@link RingDoorbell}. The tx queue that enqueues into a ring
+ * rings it after each burst, and the rx queue that dequeues from it wakes its lcore if that lcore
+ * armed the interrupt and sleeps; {@link RingDoorbell} explains the ordering that makes a lost
+ * wake-up impossible. An app that enqueues into a port's ring itself uses
+ * {@link #doorbell(Ring)}{@code .enqueueBurst(...)} (or calls {@code notifyConsumer()} after its own
+ * enqueue) to wake a sleeping consumer; a bare {@link Ring#enqueueBurst} is seen only when the
+ * consumer next polls (at the latest when its wait times out).
  */
 public final class RingDriver implements EthDriver {
     private static final int MAX_QUEUES = 16;
     private static final Map<Ring<Mbuf>, Integer> USERS = new HashMap<>(); // rings this driver created, by user count
+    private static final Map<Ring<Mbuf>, RingDoorbell> DOORBELLS = new IdentityHashMap<>(); // every ring a device uses; guarded by USERS
 
     @Override
     public String name() {
@@ -131,14 +141,52 @@ public final class RingDriver implements EthDriver {
 
     private static final ThreadLocal<Device> PENDING = new ThreadLocal<>();
 
+    /**
+     * The doorbell of {@code ring}, a ring that a net_ring port uses: enqueue through it (or ring
+     * it after your own enqueue) to wake the port's rx queue when its lcore sleeps on the interrupt.
+     *
+     * @throws IllegalArgumentException when no net_ring port uses the ring
+     */
+    public static RingDoorbell doorbell(Ring<Mbuf> ring) {
+        synchronized (USERS) {
+            RingDoorbell d = DOORBELLS.get(ring);
+            if (d == null) throw new IllegalArgumentException("ring " + ring.name() + ": no net_ring port uses it");
+            return d;
+        }
+    }
+
+    private static List<RingDoorbell> acquireDoorbells(List<Ring<Mbuf>> rings) {
+        synchronized (USERS) {
+            List<RingDoorbell> l = new ArrayList<>(rings.size());
+            for (Ring<Mbuf> r : rings) {
+                RingDoorbell d = DOORBELLS.computeIfAbsent(r, RingDoorbell::new);
+                d.users++;
+                l.add(d);
+            }
+            return l;
+        }
+    }
+
+    private static void releaseDoorbells(List<RingDoorbell> bells) {
+        synchronized (USERS) {
+            for (RingDoorbell d : bells) {
+                if (--d.users == 0) DOORBELLS.remove(d.ring());
+            }
+        }
+    }
+
     static final class Device extends EthDevOps {
         final List<Ring<Mbuf>> rx, tx;
+        final List<RingDoorbell> rxBells, txBells;
         final boolean ownsRings;
+        private boolean closed;
 
         Device(List<Ring<Mbuf>> rx, List<Ring<Mbuf>> tx, boolean ownsRings) {
             this.rx = List.copyOf(rx);
             this.tx = List.copyOf(tx);
             this.ownsRings = ownsRings;
+            this.rxBells = acquireDoorbells(this.rx);
+            this.txBells = acquireDoorbells(this.tx);
         }
 
         @Override
@@ -149,16 +197,20 @@ public final class RingDriver implements EthDriver {
 
         @Override
         public RxQueue rxQueueSetup(int queue, int nbDesc, int socketId, Mempool<Mbuf> pool) {
-            return new RingRxQueue(rx.get(queue));
+            return new RingRxQueue(rx.get(queue), rxBells.get(queue));
         }
 
         @Override
         public TxQueue txQueueSetup(int queue, int nbDesc, int socketId) {
-            return new RingTxQueue(tx.get(queue));
+            return new RingTxQueue(tx.get(queue), txBells.get(queue));
         }
 
         @Override
         public void close() {
+            if (closed) return;
+            closed = true;
+            releaseDoorbells(rxBells);
+            releaseDoorbells(txBells);
             if (!ownsRings) return;
             synchronized (USERS) {
                 List<Ring<Mbuf>> all = new ArrayList<>(rx);
@@ -182,9 +234,28 @@ public final class RingDriver implements EthDriver {
 
     static final class RingRxQueue extends RxQueue {
         private final Ring<Mbuf> ring;
+        private final RingDoorbell doorbell;
 
-        RingRxQueue(Ring<Mbuf> ring) {
+        RingRxQueue(Ring<Mbuf> ring, RingDoorbell doorbell) {
             this.ring = ring;
+            this.doorbell = doorbell;
+            doorbell.attach(this);
+        }
+
+        /** Armed and just fenced: acquire of the producer tail, after which a producer must see the flag. */
+        @Override
+        protected boolean rxPending() {
+            return !ring.isEmpty();
+        }
+
+        /** From the producer side, after its fence. */
+        void wake() {
+            rxInterrupt();
+        }
+
+        @Override
+        protected void release() {
+            doorbell.detach(this);
         }
 
         @Override
@@ -205,9 +276,11 @@ public final class RingDriver implements EthDriver {
 
     static final class RingTxQueue extends TxQueue {
         private final Ring<Mbuf> ring;
+        private final RingDoorbell doorbell;
 
-        RingTxQueue(Ring<Mbuf> ring) {
+        RingTxQueue(Ring<Mbuf> ring, RingDoorbell doorbell) {
             this.ring = ring;
+            this.doorbell = doorbell;
         }
 
         @Override
@@ -221,6 +294,7 @@ public final class RingDriver implements EthDriver {
                 countErrors(n - k);
             }
             countTx(k, bytes);
+            if (k > 0) doorbell.notifyConsumer();
             return k;
         }
     }

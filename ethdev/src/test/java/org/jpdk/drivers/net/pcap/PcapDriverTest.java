@@ -7,6 +7,7 @@ import org.jpdk.ethdev.EthDev;
 import org.jpdk.ethdev.EthDevException;
 import org.jpdk.ethdev.EthStats;
 import org.jpdk.ethdev.PortConf;
+import org.jpdk.ethdev.RxWaitSet;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
 import org.jpdk.testing.AllocationMeter;
@@ -220,6 +221,27 @@ class PcapDriverTest {
         got = drain(p, 0);
         assertEquals(5, got.size(), "a restart reads the file from the start, as DPDK reopens it");
         got.forEach(Mbuf::free);
+    }
+
+    @Test
+    void rxInterruptFiresWhileTheFileHasDataAndNeverAfterItsEnd() throws IOException {
+        List<byte[]> pkts = List.of(frame(1, 60), frame(2, 61), frame(3, 62));
+        Path f = write(dir, "three.pcap", classic(LE, true, 1, pkts, new long[]{1, 2, 3}));
+        EthDev p = ready("net_pcap0,rx_pcap=" + f);
+        try (RxWaitSet set = new RxWaitSet(1)) {
+            set.add(p, 0);
+            p.rxIntrEnable(0);
+            assertEquals(1, set.await(2_000), "unread data: the interrupt fires at once");
+            p.rxIntrDisable(0);
+            List<Mbuf> got = drain(p, 0);
+            assertEquals(3, got.size());
+            got.forEach(Mbuf::free);
+            p.rxIntrEnable(0);
+            long t0 = System.nanoTime();
+            assertEquals(0, set.await(50), "at end of file nothing fires: the lcore sleeps");
+            assertTrue(System.nanoTime() - t0 >= 40_000_000L);
+            p.rxIntrDisable(0);
+        }
     }
 
     @Test

@@ -4,6 +4,7 @@ import org.jpdk.eal.Eal;
 import org.jpdk.eal.EalArgumentException;
 import org.jpdk.ethdev.EthDev;
 import org.jpdk.ethdev.PortConf;
+import org.jpdk.ethdev.RxWaitSet;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
 import org.jpdk.ring.Ring;
@@ -122,6 +123,74 @@ class RingDriverTest {
         assertEquals(back, a.stats().ipackets);
         assertEquals(total, b.stats().opackets + b.stats().oerrors);
         assertEquals(b.stats().opackets, back, "everything port 1 sent came back");
+    }
+
+    @Test
+    void thePeerPortsTxWakesTheRxQueueSleepingOnItsInterrupt() {
+        init("net_ring0,rx_ring=ba,tx_ring=ab", "net_ring1,rx_ring=ab,tx_ring=ba");
+        EthDev a = EthDev.get(0), b = EthDev.get(1);
+        start(a, pool);
+        start(b, pool);
+        try (RxWaitSet set = new RxWaitSet(1)) {
+            set.add(a, 0);
+            a.rxIntrEnable(0);
+            assertEquals(0, set.await(0), "nothing in ring ba yet");
+            Thread sender = Thread.ofPlatform().start(() -> {
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                Mbuf[] one = {packet(7)};
+                if (b.txBurst(0, one, 1) != 1) one[0].free();
+            });
+            assertEquals(1, set.await(5_000), "port 1's tx into ring ba woke port 0's rx queue");
+            assertEquals(0, set.readyPort(0));
+            a.rxIntrDisable(0);
+            Mbuf[] got = new Mbuf[4];
+            assertEquals(1, a.rxBurst(0, got, 4));
+            assertEquals(7, got[0].readInt(0));
+            got[0].free();
+            assertDoesNotThrow(() -> sender.join(2_000));
+            // not armed: a tx does not signal, and the next wait sleeps
+            Mbuf[] one = {packet(8)};
+            assertEquals(1, b.txBurst(0, one, 1));
+            assertEquals(0, set.await(0));
+            // enabling with a packet already waiting fires at once (arm, then look)
+            a.rxIntrEnable(0);
+            assertEquals(1, set.await(0));
+            a.rxIntrDisable(0);
+        }
+    }
+
+    @Test
+    void anAppProducerWakesTheConsumerThroughTheDoorbell() {
+        Ring<Mbuf> r = null;
+        init();
+        r = Ring.create("app_ring", 64, Ring.F_SP_ENQ | Ring.F_SC_DEQ);
+        try {
+            EthDev p = RingDriver.fromRings("app", List.of(r), List.of());
+            p.configure(1, 0, PortConf.defaults());
+            p.rxQueueSetup(0, 0, pool);
+            p.start();
+            try (RxWaitSet set = new RxWaitSet(1)) {
+                set.add(p, 0);
+                p.rxIntrEnable(0);
+                Mbuf[] one = {packet(9)};
+                assertEquals(1, RingDriver.doorbell(r).enqueueBurst(one, 0, 1));
+                assertEquals(1, set.await(2_000));
+                p.rxIntrDisable(0);
+                Mbuf[] got = new Mbuf[2];
+                assertEquals(1, p.rxBurst(0, got, 2));
+                got[0].free();
+            }
+            p.close();
+            Ring<Mbuf> closed = r;
+            assertEquals("ring app_ring: no net_ring port uses it",
+                    assertThrows(IllegalArgumentException.class, () -> RingDriver.doorbell(closed)).getMessage());
+        } finally {
+            r.close();
+        }
     }
 
     @Test
