@@ -24,6 +24,22 @@ class ServiceCoresTest {
         if (eal != null) eal.cleanup();
     }
 
+    /**
+     * Waits until {@code counter} stays unchanged for 50 ms (a stopped lcore may be in the middle
+     * of a call, and on a loaded machine descheduled there for a while); returns its value.
+     */
+    private static long awaitQuiet(AtomicLong counter) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        long last = counter.get();
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            long now = counter.get();
+            if (now == last) return now;
+            last = now;
+        }
+        throw new AssertionError("counter still moving 10 s after stop: " + last);
+    }
+
     private static void awaitAtLeast(AtomicLong counter, long n) {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (counter.get() < n) {
@@ -54,8 +70,7 @@ class ServiceCoresTest {
         awaitAtLeast(calls, 100);
         assertEquals(1, lcoreSeen.get());
         sc.lcoreStop(1);
-        Thread.sleep(20);
-        long stopped = calls.get();
+        long stopped = awaitQuiet(calls);
         Thread.sleep(20);
         assertEquals(stopped, calls.get(), "stopped lcore calls nothing");
         assertEquals(stopped, sc.calls(id));
