@@ -12,6 +12,9 @@ public final class Launcher {
     /** App name to main class. Each app is one class in its own package, as DPDK's examples. */
     static final Map<String, String> APPS = new TreeMap<>(Map.of(
             "helloworld", "org.jpdk.app.helloworld.HelloWorld",
+            "l2fwd", "org.jpdk.app.l2fwd.L2fwd",
+            "pktgen", "org.jpdk.app.pktgen.Pktgen",
+            "pipeline", "org.jpdk.app.pipeline.Pipeline",
             "testpmd", "org.jpdk.app.testpmd.TestPmd"));
 
     private Launcher() {
