@@ -13,6 +13,9 @@ public final class Launcher {
     static final Map<String, String> APPS = new TreeMap<>(Map.of(
             "exception_path", "org.jpdk.app.exceptionpath.ExceptionPath",
             "helloworld", "org.jpdk.app.helloworld.HelloWorld",
+            "l2fwd", "org.jpdk.app.l2fwd.L2fwd",
+            "pktgen", "org.jpdk.app.pktgen.Pktgen",
+            "pipeline", "org.jpdk.app.pipeline.Pipeline",
             "testpmd", "org.jpdk.app.testpmd.TestPmd"));
 
     private Launcher() {
