@@ -12,6 +12,7 @@ import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
 import org.jpdk.sys.Libc;
 import org.jpdk.sys.Netns;
+import org.jpdk.testing.AllocationMeter;
 import org.jpdk.testing.NetnsFixture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -20,8 +21,10 @@ import org.junit.jupiter.api.Test;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -346,7 +349,7 @@ class AfPacketDriverTest {
         EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
         String mac = nf.ip(nsA, "link", "show", "va");
         assertTrue(mac.contains(a.macAddr().toString().toLowerCase()), "port MAC is the interface's: " + mac);
-        LinkStatus l = a.link();
+        LinkStatus l = a.waitLinkUp(Duration.ofSeconds(3));
         assertTrue(l.up());
         assertEquals(10_000, l.speedMbps(), "veth says 10G");
         a.setMtu(1400);
@@ -448,5 +451,114 @@ class AfPacketDriverTest {
             pfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
             assertEquals(0, Libc.poll(pfd, 1, 0), "not readable once the ring is drained");
         }
+    }
+
+    @Test
+    void aMissingInterfaceIsRefusedWithEnodev() {
+        EthDevException e = assertThrows(EthDevException.class, () -> createIn(nsA, "net_af_packet0,iface=vb"));
+        assertEquals("--vdev net_af_packet0: iface=vb: no such interface in this network namespace (ENODEV)", e.getMessage(),
+                "vb exists, but in the other namespace");
+    }
+
+    @Test
+    void withoutCapNetRawTheErrorSaysSo() throws InterruptedException {
+        AtomicReference<Throwable> out = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try (Netns n = Netns.enter(nsA)) {
+                Capabilities.dropEffective(Capabilities.CAP_NET_RAW);     // this thread only; it ends below
+                out.set(assertThrows(EthDevException.class, () -> EthDev.create("net_af_packet0,iface=va")));
+            } catch (Throwable e) {
+                out.set(e);
+            }
+        });
+        t.start();
+        t.join(10_000);
+        assertFalse(t.isAlive());
+        assertInstanceOf(EthDevException.class, out.get(), () -> String.valueOf(out.get()));
+        String msg = out.get().getMessage();
+        assertTrue(msg.startsWith("--vdev net_af_packet0: AF_PACKET sockets need root or CAP_NET_RAW (socket(AF_PACKET, iface=va"), msg);
+        assertTrue(msg.endsWith("EPERM)"), msg);
+        assertEquals(0, EthDev.all().size(), "no port was made");
+    }
+
+    @Test
+    void anInterfaceThatDisappearsTakesTheLinkDownWithoutErrors() {
+        EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+        EthDev b = ready(nsB, "net_af_packet1,iface=vb", PortConf.defaults());
+        a.waitLinkUp(Duration.ofSeconds(3));                              // carrier shows up to 1 s late (linkwatch)
+        b.waitLinkUp(Duration.ofSeconds(3));
+        Mbuf[] burst = new Mbuf[32];
+        for (int i = 0; i < 32; i++) burst[i] = frame(i, 60);
+        sendAll(a, 0, burst, 32);
+        freeAll(receive(b, 0, 32, 2000));
+        assertTrue(a.link().up(), () -> a.link() + " " + nf.ip(nsA, "link", "show", "va"));
+        assertTrue(b.link().up(), () -> b.link() + " " + nf.ip(nsB, "link", "show", "vb"));
+
+        nf.ip(nsB, "link", "del", "vb");                                  // takes va with it
+        assertFalse(a.link().up(), "link down once the interface is gone");
+        assertFalse(b.link().up());
+        long deadline = System.nanoTime() + 200_000_000L;
+        while (System.nanoTime() < deadline) assertEquals(0, b.rxBurst(0, burst, 32), "rx receives nothing, and does not throw");
+        for (int round = 0; round < 20; round++) {                       // more than a ring's worth: no ring stays full
+            for (int i = 0; i < 32; i++) burst[i] = frame(i, 60);
+            assertEquals(32, a.txBurst(0, burst, 32), "tx takes (and drops) everything");
+        }
+        EthStats s = a.stats();
+        assertEquals(32, s.opackets);
+        assertEquals(20 * 32, s.oerrors, "every packet sent after the interface went is an error");
+        assertEquals(pool.size(), pool.availCount(), "nothing held");
+        a.close();
+        b.close();
+    }
+
+    private static long count(java.nio.file.Path dir) throws java.io.IOException {
+        try (var l = java.nio.file.Files.list(dir)) {
+            return l.count();
+        }
+    }
+
+    private static long socketMappings() throws java.io.IOException {
+        return java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/maps")).stream().filter(x -> x.contains("socket:[")).count();
+    }
+
+    @Test
+    void createAndCloseAHundredTimesLeaksNoFdOrMapping() throws java.io.IOException {
+        java.nio.file.Path fds = java.nio.file.Path.of("/proc/self/fd");
+        ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+        EthDev.closeAll();                                               // warm-up: classes, jars
+        long fdsBefore = count(fds), mapsBefore = socketMappings();
+        for (int i = 0; i < 100; i++) {
+            ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+            if (i == 0) assertEquals(mapsBefore + 1, socketMappings(), "the rings' mapping while open");
+            EthDev.closeAll();                                           // close, and forget the port ids
+        }
+        assertEquals(fdsBefore, count(fds), "fd count is flat");
+        assertEquals(mapsBefore, socketMappings(), "ring mappings are gone");
+    }
+
+    @Test
+    void rxAndTxBurstsAllocateNothing() {
+        EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+        EthDev b = ready(nsB, "net_af_packet1,iface=vb", PortConf.defaults());
+        Mbuf[] tx = new Mbuf[32], rx = new Mbuf[32];
+        Runnable body = () -> {
+            assertTrue(Mbuf.allocBulk(pool, tx, 0, 32));
+            for (int i = 0; i < 32; i++) {
+                tx[i].appendOffset(60);
+                fill(tx[i], i, 60);
+            }
+            int sent = 0, got = 0;
+            for (int spin = 0; sent < 32; spin++) {
+                sent += a.txBurst(0, tx, sent, 32 - sent);
+                if (spin > 10_000_000) fail("tx stuck");
+            }
+            for (int spin = 0; got < 32; spin++) {
+                got += b.rxBurst(0, rx, got, 32 - got);
+                if (spin > 10_000_000) fail("rx stuck at " + got);
+            }
+            Mbuf.freeBulk(rx, 0, got);
+        };
+        assertEquals(0, AllocationMeter.bytesAllocated(3000, 1000, body), "bytes allocated by 1000 bursts of 32 each way");
+        assertEquals(0, b.stats().imissed);
     }
 }
