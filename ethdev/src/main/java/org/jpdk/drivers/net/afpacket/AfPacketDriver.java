@@ -21,6 +21,7 @@ import org.jpdk.sys.Libc;
 import org.jpdk.sys.LinuxException;
 import org.jpdk.sys.NetIf;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -222,7 +223,7 @@ public final class AfPacketDriver implements EthDriver {
             this.ifindex = ifindex;
             this.socks = socks;
             this.initialFlags = nif.flags();
-            this.initialMac = MacAddr.read(java.lang.foreign.MemorySegment.ofArray(nif.mac()), 0);
+            this.initialMac = MacAddr.read(MemorySegment.ofArray(nif.mac()), 0);
             refreshTxMaxLen();
         }
 
