@@ -498,4 +498,23 @@ public final class Libc {
         }
         if (r != 0) throw new LinuxException("setns", what, errno(cs));
     }
+
+    // ---- appended: data-path calls without errno capture
+
+    private static final MethodHandle SENDTO_NO_ERRNO = LINKER.downcallHandle(find("sendto"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+
+    /**
+     * {@link #send} without capturing errno: returns the byte count, or -1 on any failure. On JDK 25
+     * a downcall with {@code captureCallState} allocates 40 bytes per call, so a per-burst kick
+     * (PACKET_MMAP, AF_XDP) calls this, and only when it returns -1 asks {@link #send} again to
+     * learn the errno (repeating a kick is harmless). Allocates nothing.
+     */
+    public static long sendNoErrno(int fd, MemorySegment buf, long len, int flags) {
+        try {
+            return (long) SENDTO_NO_ERRNO.invokeExact(fd, buf, len, flags, MemorySegment.NULL, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
 }

@@ -18,7 +18,8 @@ import static org.jpdk.drivers.net.afpacket.PacketSocket.*;
  * caller keeps the rest. A frame the kernel marked WRONG_FORMAT is counted in oerrors and reused.
  * <li><b>free</b> the mbufs taken, in one bulk free;
  * <li><b>kick</b> the kernel once: {@code sendto(fd, NULL, 0, MSG_DONTWAIT)} sends every
- * SEND_REQUEST frame. EAGAIN/ENOBUFS leave frames queued for the next kick (they count as sent, as
+ * SEND_REQUEST frame (through {@link Libc#sendNoErrno}, which allocates nothing; only a failed
+ * kick is repeated with errno capture to learn why). EAGAIN/ENOBUFS leave frames queued for the next kick (they count as sent, as
  * in DPDK). Any other error (ENXIO: the interface is gone; ENETDOWN: it is down) sent nothing:
  * the frames of this burst go back to AVAILABLE, the cursor moves back to the first of them (the
  * kernel's own cursor is there) and they count as oerrors.
@@ -80,8 +81,8 @@ final class AfPacketTxQueue extends TxQueue {
         s.txNext = i;
         Mbuf.freeBulk(pkts, off, k);                                         // free
         if (filled > 0) {
-            long rc = Libc.send(s.fd, MemorySegment.NULL, 0, Libc.MSG_DONTWAIT);   // kick
-            if (rc < 0 && !retryable(rc)) {
+            if (Libc.sendNoErrno(s.fd, MemorySegment.NULL, 0, Libc.MSG_DONTWAIT) < 0   // kick
+                    && !retryable(Libc.send(s.fd, MemorySegment.NULL, 0, Libc.MSG_DONTWAIT))) {
                 kickFailed(first, filled, bytes, bad);
                 return k;
             }

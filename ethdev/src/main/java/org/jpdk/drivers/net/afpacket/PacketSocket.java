@@ -86,7 +86,9 @@ final class PacketSocket implements AutoCloseable {
      */
     static PacketSocket open(String iface, int ifindex, int queue, AfPacketDriver.Config c) {
         String what = "AF_PACKET, iface=" + iface + ", queue " + queue;
-        int fd = Libc.socket(Libc.AF_PACKET, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, htons(ETH_P_ALL), what);
+        // protocol 0: the socket receives nothing until bind names the interface and ETH_P_ALL, so no
+        // frame of another interface slips in, and setting up the rings needs no RCU grace period
+        int fd = Libc.socket(Libc.AF_PACKET, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, 0, what);
         long addr = 0, len = 0;
         try (Arena a = Arena.ofConfined()) {
             check(Libc.setsockopt(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2), "PACKET_VERSION=TPACKET_V2", what);

@@ -2,20 +2,29 @@ package org.jpdk.drivers.net.afpacket;
 
 import org.jpdk.eal.Eal;
 import org.jpdk.ethdev.EthDev;
+import org.jpdk.ethdev.EthDevException;
 import org.jpdk.ethdev.EthStats;
+import org.jpdk.ethdev.LinkStatus;
+import org.jpdk.ethdev.MacAddr;
+import org.jpdk.ethdev.Offloads;
 import org.jpdk.ethdev.PortConf;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
+import org.jpdk.sys.Libc;
 import org.jpdk.sys.Netns;
+import org.jpdk.testing.AllocationMeter;
 import org.jpdk.testing.NetnsFixture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -48,11 +57,14 @@ class AfPacketDriverTest {
         try {
             if (eal != null) {
                 EthDev.closeAll();
-                pool.close();
-                eal.cleanup();
+                pool.close();                                // fails if a test leaked mbufs
             }
         } finally {
-            if (nf != null) nf.close();
+            try {
+                if (eal != null) eal.cleanup();
+            } finally {
+                if (nf != null) nf.close();
+            }
         }
     }
 
@@ -131,16 +143,16 @@ class AfPacketDriverTest {
         }
     }
 
-    /** Polls rx queue {@code queue} until {@code want} packets arrived or {@code millis} passed; returns them. */
+    /** Polls rx queue {@code queue} (at least once) until {@code want} packets arrived or {@code millis} passed; returns them. */
     static List<Mbuf> receive(EthDev p, int queue, int want, long millis) {
         List<Mbuf> got = new ArrayList<>();
         Mbuf[] burst = new Mbuf[32];
         long deadline = System.nanoTime() + millis * 1_000_000L;
-        while (got.size() < want && System.nanoTime() < deadline) {
-            int n = p.rxBurst(queue, burst, 32);
+        do {
+            int n = p.rxBurst(queue, burst, Math.min(32, want - got.size()));
             for (int i = 0; i < n; i++) got.add(burst[i]);
             if (n == 0) Thread.onSpinWait();
-        }
+        } while (got.size() < want && System.nanoTime() < deadline);
         return got;
     }
 
@@ -189,5 +201,364 @@ class AfPacketDriverTest {
         } finally {
             freeAll(got);
         }
+    }
+
+    /** An IPv4/UDP frame of flow {@code flow} (source address and port vary), to a unicast MAC nobody has. */
+    Mbuf udp(int flow) {
+        Mbuf m = Mbuf.alloc(pool);
+        m.appendOffset(64);
+        m.writeInt(0, 0x0200_0000);
+        m.writeShort(4, 0x0099);
+        m.writeInt(6, 0x0200_0000);
+        m.writeShort(10, 0x0001);
+        m.writeShort(12, 0x0800);
+        m.writeInt(14, 0x4500_0032);                         // v4, ihl 5, total 50
+        m.writeInt(18, 0);
+        m.writeInt(22, 0x4011_0000);                         // ttl 64, UDP
+        m.writeInt(26, 0x0a00_0000 | (flow & 0xffff));      // 10.0.x.y
+        m.writeInt(30, 0x0a63_0001);                         // 10.99.0.1
+        m.writeShort(34, 1024 + flow);
+        m.writeShort(36, 9);
+        m.writeInt(38, 0x001e_0000);
+        return m;
+    }
+
+    @Test
+    void twoQueuePairsShareTheFlows() {
+        EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+        EthDev b = ready(nsB, "net_af_packet1,iface=vb,qpairs=2", PortConf.defaults());
+        assertEquals(2, b.nbRxQueues());
+        int flows = 256, rounds = 8, total = flows * rounds;
+        Mbuf[] burst = new Mbuf[32];
+        int[] perQueue = new int[2];
+        for (int r = 0; r < rounds; r++) {
+            for (int f = 0; f < flows; f += 32) {
+                for (int i = 0; i < 32; i++) burst[i] = udp(f + i);
+                sendAll(a, 0, burst, 32);
+                for (int q = 0; q < 2; q++) {
+                    List<Mbuf> got = receive(b, q, 32, 0);
+                    perQueue[q] += got.size();
+                    freeAll(got);
+                }
+            }
+        }
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (perQueue[0] + perQueue[1] < total && System.nanoTime() < deadline) {
+            for (int q = 0; q < 2; q++) {
+                List<Mbuf> got = receive(b, q, 32, 1);
+                perQueue[q] += got.size();
+                freeAll(got);
+            }
+        }
+        assertEquals(total, perQueue[0] + perQueue[1], "every frame arrives on one of the queues");
+        for (int q = 0; q < 2; q++) {
+            assertTrue(perQueue[q] > total / 4, "queue " + q + " gets a fair share of " + flows + " flows: " + perQueue[0] + " / " + perQueue[1]);
+        }
+        EthStats s = b.stats();
+        assertEquals(perQueue[0], s.qIpackets[0]);
+        assertEquals(perQueue[1], s.qIpackets[1]);
+        assertEquals(0, s.imissed);
+    }
+
+    /** A frame tagged with 802.1Q TCI {@code tci} around the test frame {@code seq}. */
+    Mbuf tagged(int seq, int len, int tci) {
+        Mbuf m = frame(seq, len);
+        assertEquals(0, m.prependOffset(4));
+        MemorySegment b = m.buffer();
+        MemorySegment.copy(b, m.dataOff() + 4, b, m.dataOff(), 12);
+        m.writeShort(12, 0x8100);
+        m.writeShort(14, tci);
+        return m;
+    }
+
+    static byte[] taggedBytes(int seq, int len, int tci) {
+        byte[] plain = expected(seq, len), out = new byte[len + 4];
+        System.arraycopy(plain, 0, out, 0, 12);
+        out[12] = (byte) 0x81;
+        out[14] = (byte) (tci >>> 8);
+        out[15] = (byte) tci;
+        System.arraycopy(plain, 12, out, 16, len - 12);
+        return out;
+    }
+
+    @Test
+    void vlanTagIsRestoredOrStrippedAsConfigured() {
+        EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+        EthDev b = ready(nsB, "net_af_packet1,iface=vb", PortConf.defaults());
+        assertNotEquals(0, b.info().rxOffloadCapa() & Offloads.RX_VLAN_STRIP, "VLAN_STRIP is offered");
+        int tci = 0x2005; // priority 1, VLAN 5
+        Mbuf[] one = {tagged(7, 100, tci)};
+        sendAll(a, 0, one, 1);
+        List<Mbuf> got = receive(b, 0, 1, 2000);
+        try {
+            assertEquals(1, got.size());
+            Mbuf m = got.get(0);
+            assertArrayEquals(taggedBytes(7, 100, tci), bytes(m), "the tag the kernel took out is back in the data");
+            assertEquals(tci, m.vlanTci);
+            assertEquals(Mbuf.F_RX_VLAN, m.olFlags & (Mbuf.F_RX_VLAN | Mbuf.F_RX_VLAN_STRIPPED), "as rte_vlan_insert: VLAN, not STRIPPED");
+            assertEquals(104, b.stats().ibytes, "bytes count the tag");
+        } finally {
+            freeAll(got);
+        }
+
+        b.stop();
+        b.configure(1, 1, PortConf.defaults().withRxOffloads(Offloads.RX_VLAN_STRIP));
+        b.rxQueueSetup(0, 0, pool);
+        b.txQueueSetup(0, 0);
+        b.start();
+        one[0] = tagged(8, 100, tci);
+        sendAll(a, 0, one, 1);
+        got = receive(b, 0, 1, 2000);
+        try {
+            assertEquals(1, got.size());
+            Mbuf m = got.get(0);
+            assertArrayEquals(expected(8, 100), bytes(m), "VLAN_STRIP: the data stays untagged");
+            assertEquals(tci, m.vlanTci);
+            assertEquals(Mbuf.F_RX_VLAN | Mbuf.F_RX_VLAN_STRIPPED, m.olFlags & (Mbuf.F_RX_VLAN | Mbuf.F_RX_VLAN_STRIPPED));
+        } finally {
+            freeAll(got);
+        }
+    }
+
+    @Test
+    void aFullRingIsCountedAsImissed() {
+        EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+        EthDev b = ready(nsB, "net_af_packet1,iface=vb,framecnt=128", PortConf.defaults());
+        int total = 1000;
+        Mbuf[] burst = new Mbuf[32];
+        for (int seq = 0; seq < total; seq += 32) {
+            int n = Math.min(32, total - seq);
+            for (int i = 0; i < n; i++) burst[i] = frame(seq + i, 60);
+            sendAll(a, 0, burst, n);
+        }
+        List<Mbuf> got = receive(b, 0, total, 300);
+        freeAll(got);
+        EthStats s = b.stats();
+        assertEquals(128, got.size(), "the ring held framecnt frames");
+        assertEquals(total - 128, s.imissed, "the kernel dropped the rest, and said so");
+        assertEquals(s.imissed, b.xstat("rx_q0_kernel_drops"));
+        assertEquals(s.imissed, b.xstat("rx_missed_errors"));
+        assertEquals(total, s.ipackets + s.imissed);
+        assertEquals(s.imissed, b.stats().imissed, "reading the counters again loses nothing (the kernel resets them on read)");
+        b.statsReset();
+        assertEquals(0, b.stats().imissed);
+    }
+
+    @Test
+    void mtuPromiscuousAllmulticastAndLinkAreTheInterfaces() {
+        EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+        String mac = nf.ip(nsA, "link", "show", "va");
+        assertTrue(mac.contains(a.macAddr().toString().toLowerCase()), "port MAC is the interface's: " + mac);
+        LinkStatus l = a.waitLinkUp(Duration.ofSeconds(3));
+        assertTrue(l.up());
+        assertEquals(10_000, l.speedMbps(), "veth says 10G");
+        a.setMtu(1400);
+        assertTrue(nf.ip(nsA, "link", "show", "va").contains("mtu 1400"));
+        a.setPromiscuous(true);
+        a.setAllMulticast(true);
+        String shown = nf.ip(nsA, "link", "show", "va");
+        assertTrue(shown.contains("PROMISC") && shown.contains("ALLMULTI"), shown);
+        a.setPromiscuous(false);
+        assertFalse(nf.ip(nsA, "link", "show", "va").contains("PROMISC"));
+        a.setPromiscuous(true);
+        MacAddr m = MacAddr.parse("02:11:22:33:44:55");
+        a.setMacAddr(m);
+        assertTrue(nf.ip(nsA, "link", "show", "va").contains("02:11:22:33:44:55"));
+        EthDevException e = assertThrows(EthDevException.class, () -> a.setMtu(5000));
+        assertTrue(e.getMessage().contains("mtu 5000"), e.getMessage());
+        a.close();
+        shown = nf.ip(nsA, "link", "show", "va");
+        assertFalse(shown.contains("PROMISC") || shown.contains("ALLMULTI"), "modes are put back at close: " + shown);
+    }
+
+    @Test
+    void oversizedFramesAreDroppedAndCounted() {
+        EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+        EthDev b = ready(nsB, "net_af_packet1,iface=vb", PortConf.defaults());
+        Mbuf big = frame(1, 1500);                       // 1500 + a 600-byte segment: over MTU 1500 + 18
+        Mbuf tail = Mbuf.alloc(pool);
+        tail.appendOffset(600);
+        assertTrue(big.chain(tail));
+        Mbuf[] pkts = {frame(0, 200), big, chained(2, 1000, 500)};
+        assertEquals(3, a.txBurst(0, pkts, 3), "an oversized frame is taken (dropped), not left to the caller");
+        List<Mbuf> got = receive(b, 0, 2, 2000);
+        try {
+            assertEquals(2, got.size());
+            assertArrayEquals(expected(0, 200), bytes(got.get(0)));
+            assertArrayEquals(expected(2, 1500), bytes(got.get(1)), "a two-segment mbuf goes out as one frame");
+            EthStats s = a.stats();
+            assertEquals(2, s.opackets);
+            assertEquals(1, s.oerrors);
+        } finally {
+            freeAll(got);
+        }
+        assertEquals(pool.size(), pool.availCount(), "sent and dropped mbufs are freed");
+    }
+
+    /** Frame {@code seq} of {@code first + rest} bytes in two segments. */
+    Mbuf chained(int seq, int first, int rest) {
+        byte[] data = expected(seq, first + rest);
+        Mbuf head = Mbuf.alloc(pool), tail = Mbuf.alloc(pool);
+        head.appendOffset(first);
+        tail.appendOffset(rest);
+        MemorySegment.copy(data, 0, head.buffer(), ValueLayout.JAVA_BYTE, head.dataOff(), first);
+        MemorySegment.copy(data, first, tail.buffer(), ValueLayout.JAVA_BYTE, tail.dataOff(), rest);
+        assertTrue(head.chain(tail));
+        return head;
+    }
+
+    @Test
+    void jumboFramesBecomeChainsWhenMbufsAreSmall() {
+        EthDev a = ready(nsA, "net_af_packet0,iface=va,framesz=4096,blocksz=8192", PortConf.defaults().withMtu(3000));
+        EthDev b = createIn(nsB, "net_af_packet1,iface=vb,framesz=4096");
+        Mempool<Mbuf> small = Mbuf.createPool("afp_small", 1023, 0, 1024 + Mbuf.DEFAULT_HEADROOM, -1);
+        try {
+            b.configure(1, 1, PortConf.defaults().withMtu(3000));
+            b.rxQueueSetup(0, 0, small);
+            b.txQueueSetup(0, 0);
+            b.start();
+            Mbuf[] pkts = {chained(5, 2000, 1000)};
+            sendAll(a, 0, pkts, 1);
+            List<Mbuf> got = receive(b, 0, 1, 2000);
+            assertEquals(1, got.size());
+            Mbuf m = got.get(0);
+            assertEquals(3000, m.pktLen());
+            assertTrue(m.nbSegs() >= 3, "1024-byte mbufs: a 3000-byte frame takes 3 or more: " + m.nbSegs());
+            assertArrayEquals(expected(5, 3000), bytes(m));
+            m.free();
+        } finally {
+            b.close();
+            small.close();
+        }
+    }
+
+    @Test
+    void theSocketIsTheInterruptFd() {
+        EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+        EthDev b = ready(nsB, "net_af_packet1,iface=vb", PortConf.defaults());
+        int fd = ((AfPacketDriver.Device) b.ops()).socketFd(0);
+        try (Arena ar = Arena.ofConfined()) {
+            MemorySegment pfd = ar.allocate(8, 4);
+            pfd.set(ValueLayout.JAVA_INT, 0, fd);
+            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) Libc.POLLIN);
+            assertEquals(0, Libc.poll(pfd, 1, 0), "nothing to read yet");
+            Mbuf[] one = {frame(1, 60)};
+            sendAll(a, 0, one, 1);
+            assertEquals(1, Libc.poll(pfd, 1, 2000), "readable once a frame is in the ring");
+            assertNotEquals(0, pfd.get(ValueLayout.JAVA_SHORT, 6) & Libc.POLLIN);
+            List<Mbuf> got = receive(b, 0, 1, 1000);
+            freeAll(got);
+            pfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
+            assertEquals(0, Libc.poll(pfd, 1, 0), "not readable once the ring is drained");
+        }
+    }
+
+    @Test
+    void aMissingInterfaceIsRefusedWithEnodev() {
+        EthDevException e = assertThrows(EthDevException.class, () -> createIn(nsA, "net_af_packet0,iface=vb"));
+        assertEquals("--vdev net_af_packet0: iface=vb: no such interface in this network namespace (ENODEV)", e.getMessage(),
+                "vb exists, but in the other namespace");
+    }
+
+    @Test
+    void withoutCapNetRawTheErrorSaysSo() throws InterruptedException {
+        AtomicReference<Throwable> out = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try (Netns n = Netns.enter(nsA)) {
+                Capabilities.dropEffective(Capabilities.CAP_NET_RAW);     // this thread only; it ends below
+                out.set(assertThrows(EthDevException.class, () -> EthDev.create("net_af_packet0,iface=va")));
+            } catch (Throwable e) {
+                out.set(e);
+            }
+        });
+        t.start();
+        t.join(10_000);
+        assertFalse(t.isAlive());
+        assertInstanceOf(EthDevException.class, out.get(), () -> String.valueOf(out.get()));
+        String msg = out.get().getMessage();
+        assertTrue(msg.startsWith("--vdev net_af_packet0: AF_PACKET sockets need root or CAP_NET_RAW (socket(AF_PACKET, iface=va"), msg);
+        assertTrue(msg.endsWith("EPERM)"), msg);
+        assertEquals(0, EthDev.all().size(), "no port was made");
+    }
+
+    @Test
+    void anInterfaceThatDisappearsTakesTheLinkDownWithoutErrors() {
+        EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+        EthDev b = ready(nsB, "net_af_packet1,iface=vb", PortConf.defaults());
+        a.waitLinkUp(Duration.ofSeconds(3));                              // carrier shows up to 1 s late (linkwatch)
+        b.waitLinkUp(Duration.ofSeconds(3));
+        Mbuf[] burst = new Mbuf[32];
+        for (int i = 0; i < 32; i++) burst[i] = frame(i, 60);
+        sendAll(a, 0, burst, 32);
+        freeAll(receive(b, 0, 32, 2000));
+        assertTrue(a.link().up(), () -> a.link() + " " + nf.ip(nsA, "link", "show", "va"));
+        assertTrue(b.link().up(), () -> b.link() + " " + nf.ip(nsB, "link", "show", "vb"));
+
+        nf.ip(nsB, "link", "del", "vb");                                  // takes va with it
+        assertFalse(a.link().up(), "link down once the interface is gone");
+        assertFalse(b.link().up());
+        long deadline = System.nanoTime() + 200_000_000L;
+        while (System.nanoTime() < deadline) assertEquals(0, b.rxBurst(0, burst, 32), "rx receives nothing, and does not throw");
+        for (int round = 0; round < 20; round++) {                       // more than a ring's worth: no ring stays full
+            for (int i = 0; i < 32; i++) burst[i] = frame(i, 60);
+            assertEquals(32, a.txBurst(0, burst, 32), "tx takes (and drops) everything");
+        }
+        EthStats s = a.stats();
+        assertEquals(32, s.opackets);
+        assertEquals(20 * 32, s.oerrors, "every packet sent after the interface went is an error");
+        assertEquals(pool.size(), pool.availCount(), "nothing held");
+        a.close();
+        b.close();
+    }
+
+    private static long count(java.nio.file.Path dir) throws java.io.IOException {
+        try (var l = java.nio.file.Files.list(dir)) {
+            return l.count();
+        }
+    }
+
+    private static long socketMappings() throws java.io.IOException {
+        return java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/maps")).stream().filter(x -> x.contains("socket:[")).count();
+    }
+
+    @Test
+    void createAndCloseAHundredTimesLeaksNoFdOrMapping() throws java.io.IOException {
+        java.nio.file.Path fds = java.nio.file.Path.of("/proc/self/fd");
+        ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+        EthDev.closeAll();                                               // warm-up: classes, jars
+        long fdsBefore = count(fds), mapsBefore = socketMappings();
+        for (int i = 0; i < 100; i++) {
+            ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+            if (i == 0) assertEquals(mapsBefore + 1, socketMappings(), "the rings' mapping while open");
+            EthDev.closeAll();                                           // close, and forget the port ids
+        }
+        assertEquals(fdsBefore, count(fds), "fd count is flat");
+        assertEquals(mapsBefore, socketMappings(), "ring mappings are gone");
+    }
+
+    @Test
+    void rxAndTxBurstsAllocateNothing() {
+        EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+        EthDev b = ready(nsB, "net_af_packet1,iface=vb", PortConf.defaults());
+        Mbuf[] tx = new Mbuf[32], rx = new Mbuf[32];
+        Runnable body = () -> {
+            assertTrue(Mbuf.allocBulk(pool, tx, 0, 32));
+            for (int i = 0; i < 32; i++) {
+                tx[i].appendOffset(60);
+                fill(tx[i], i, 60);
+            }
+            int sent = 0, got = 0;
+            for (int spin = 0; sent < 32; spin++) {
+                sent += a.txBurst(0, tx, sent, 32 - sent);
+                if (spin > 10_000_000) fail("tx stuck");
+            }
+            for (int spin = 0; got < 32; spin++) {
+                got += b.rxBurst(0, rx, got, 32 - got);
+                if (spin > 10_000_000) fail("rx stuck at " + got);
+            }
+            Mbuf.freeBulk(rx, 0, got);
+        };
+        assertEquals(0, AllocationMeter.bytesAllocated(3000, 1000, body), "bytes allocated by 1000 bursts of 32 each way");
+        assertEquals(0, b.stats().imissed);
     }
 }
