@@ -18,7 +18,9 @@ import java.util.regex.Pattern;
  * run. A testpmd in txonly mode floods 64-byte frames into {@code va}; a testpmd in rxonly mode
  * polls {@code vb}; the figure is the receiver's median per-second Rx-pps, leaving out the
  * seconds before the sender started, the first {@value #WARMUP_PERIODS} after, and the last (cut
- * short when the sender stops). Pairs: ours to ours, DPDK to DPDK, then the two mixed ones.
+ * short when the sender stops). Pairs: ours to ours and DPDK to DPDK, alternating,
+ * {@value #ROUNDS} runs each (the median is over the seconds of all of them), then the two mixed
+ * pairs once.
  *
  * <p>Same settings on both sides of every pair: one queue pair, framesz 2048, blocksz 4096 and
  * qdisc bypass on (DPDK's defaults), framecnt 4096 (DPDK's default is 512: a receiver preempted
@@ -40,6 +42,8 @@ import java.util.regex.Pattern;
 public final class AfPacketBench {
     static final int SECONDS = 8;
     static final int WARMUP_PERIODS = 2;
+    /** Runs of ours-to-ours and DPDK-to-DPDK, alternating. */
+    static final int ROUNDS = 2;
     /** Printed by both testpmds when forwarding starts. */
     private static final String FORWARDING = "forwards packets on";
     /** Printed by both testpmds when they stop forwarding. */
@@ -72,10 +76,16 @@ public final class AfPacketBench {
         Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             setup(nsA, nsB);
-            double ours = run(Side.JPDK, Side.JPDK, nsA, nsB, dpdk);
-            double theirs = dpdk == null ? Double.NaN : run(Side.DPDK, Side.DPDK, nsA, nsB, dpdk);
-            double oursToTheirs = dpdk == null ? Double.NaN : run(Side.JPDK, Side.DPDK, nsA, nsB, dpdk);
-            double theirsToOurs = dpdk == null ? Double.NaN : run(Side.DPDK, Side.JPDK, nsA, nsB, dpdk);
+            // ours and DPDK's alternate, ROUNDS times, so that a change in the machine's load
+            // between runs falls on both; each figure is the median over all its rounds' seconds
+            List<Double> oursRx = new ArrayList<>(), theirsRx = new ArrayList<>();
+            for (int round = 0; round < ROUNDS; round++) {
+                oursRx.addAll(run(Side.JPDK, Side.JPDK, nsA, nsB, dpdk));
+                if (dpdk != null) theirsRx.addAll(run(Side.DPDK, Side.DPDK, nsA, nsB, dpdk));
+            }
+            double ours = median(oursRx), theirs = median(theirsRx);
+            double oursToTheirs = dpdk == null ? Double.NaN : median(run(Side.JPDK, Side.DPDK, nsA, nsB, dpdk));
+            double theirsToOurs = dpdk == null ? Double.NaN : median(run(Side.DPDK, Side.JPDK, nsA, nsB, dpdk));
             Bench.line("afpacket_rx_mpps", ours, "Mpps");
             Bench.line("dpdk_afpacket_rx_mpps", theirs, "Mpps");
             Bench.line("afpacket_jpdk_tx_dpdk_rx_mpps", oursToTheirs, "Mpps");
@@ -87,8 +97,8 @@ public final class AfPacketBench {
         }
     }
 
-    /** One sender-receiver pair; returns the receiver's median Rx rate in Mpps (NaN if a side failed). */
-    static double run(Side tx, Side rx, String nsA, String nsB, Path dpdk) throws InterruptedException {
+    /** One sender-receiver pair; returns the receiver's steady per-second Rx rates in Mpps (none if a side failed). */
+    static List<Double> run(Side tx, Side rx, String nsA, String nsB, Path dpdk) throws InterruptedException {
         String pair = name(tx) + " txonly -> " + name(rx) + " rxonly";
         Peer receiver = Peer.start(command(rx, nsB, "vb", RECEIVER_LCORES, "rxonly", dpdk, "rx"), name(rx) + " receiver");
         Peer sender = null;
@@ -102,10 +112,10 @@ public final class AfPacketBench {
             String rxOut = receiver.interruptAndWait(20);
             if (txOut == null) return failed(pair, sender);
             if (rxOut == null) return failed(pair, receiver);
-            double rxMpps = steadyMedian(rxOut, RX), txMpps = steadyMedian(txOut, TX);
+            List<Double> rxRates = steady(rxOut, RX);
             System.out.printf("# %s: sender %.3f Mpps, receiver %.3f Mpps (median per second after %d s warm-up)%n",
-                    pair, txMpps, rxMpps, WARMUP_PERIODS);
-            return rxMpps;
+                    pair, median(steady(txOut, TX)), median(rxRates), WARMUP_PERIODS);
+            return rxRates;
         } finally {
             if (sender != null) sender.close();
             receiver.close();
@@ -116,11 +126,11 @@ public final class AfPacketBench {
         return s == Side.JPDK ? "jpdk" : "dpdk";
     }
 
-    private static double failed(String pair, Peer p) {
+    private static List<Double> failed(String pair, Peer p) {
         System.out.println("# " + pair + ": " + p.who + " failed; its output ends with:");
         String[] l = p.output().split("\n");
         for (int i = Math.max(0, l.length - 8); i < l.length; i++) System.out.println("#   " + l[i]);
-        return Double.NaN;
+        return List.of();
     }
 
     static List<String> command(Side side, String ns, String iface, List<String> lcores, String mode, Path dpdk, String role) {
@@ -154,11 +164,11 @@ public final class AfPacketBench {
     }
 
     /**
-     * The median of the per-second rates (one port) after the sender started and warmed up: leading
-     * zero periods dropped, then {@link #WARMUP_PERIODS}, and everything from the last non-zero
-     * period on (the sender stopped during it).
+     * The per-second rates (one port, Mpps) after the sender started and warmed up: leading zero
+     * periods dropped, then {@link #WARMUP_PERIODS}, and everything from the last non-zero period
+     * on (the sender stopped during it).
      */
-    static double steadyMedian(String out, Pattern rate) {
+    static List<Double> steady(String out, Pattern rate) {
         Matcher m = rate.matcher(out);
         List<Long> v = new ArrayList<>();
         while (m.find()) v.add(Long.parseLong(m.group(1)));
@@ -168,9 +178,15 @@ public final class AfPacketBench {
         while (last >= first && v.get(last) == 0) last--;
         List<Double> steady = new ArrayList<>();
         for (int k = first + WARMUP_PERIODS; k < last; k++) steady.add(v.get(k) / 1e6);
-        if (steady.isEmpty()) return Double.NaN;
-        steady.sort(null);
-        return steady.get(steady.size() / 2);
+        return steady;
+    }
+
+    /** The median, NaN for no values. */
+    static double median(List<Double> values) {
+        if (values.isEmpty()) return Double.NaN;
+        List<Double> v = new ArrayList<>(values);
+        v.sort(null);
+        return v.get(v.size() / 2);
     }
 
     private static void setup(String nsA, String nsB) {

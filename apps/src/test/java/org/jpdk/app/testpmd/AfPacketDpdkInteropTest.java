@@ -16,8 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Our testpmd against DPDK's (Debian's dpdk-testpmd 22.11, its own net_af_packet) over a veth
- * pair between two namespaces, in both directions. The tests fail, never skip, without
- * dpdk-testpmd: the interop is the point.
+ * pair between two namespaces, in both directions. Without root or dpdk-testpmd they skip, and
+ * under CI ({@code -Djpdk.ci=true}) they fail.
  *
  * <p>DPDK 22.11's net_af_packet does not report the socket's drops (its RX-dropped stays 0 while
  * the kernel drops frames its ring has no room for), so when DPDK receives, the exact check uses a
