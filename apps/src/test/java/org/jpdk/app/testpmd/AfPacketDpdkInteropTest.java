@@ -80,6 +80,7 @@ class AfPacketDpdkInteropTest {
                 assertEquals(sent, portField(rxOut, 0, "RX-packets:"), "DPDK received every frame we sent:\n" + rxOut);
             }
             // full speed: DPDK counts no drops of its own, so only "received, and no more than sent"
+            String before = nf.ip(ns[0], "-s", "-j", "link", "show", "va");
             try (NetnsTestPmd rx = NetnsTestPmd.dpdk(ns[1], with(RECEIVER_LCORES, "--vdev=net_af_packet0,iface=vb"),
                     "--forward-mode=rxonly").await(NetnsTestPmd.READY, 20);
                  NetnsTestPmd tx = NetnsTestPmd.jpdk(ns[0], with(SENDER_LCORES, "--vdev", "net_af_packet0,iface=va"),
@@ -87,8 +88,12 @@ class AfPacketDpdkInteropTest {
                 String txOut = tx.runFor(1000);
                 String rxOut = rx.runFor(300);
                 long sent = portField(txOut, 0, "TX-packets:"), received = portField(rxOut, 0, "RX-packets:");
+                String va = nf.ip(ns[0], "-s", "-j", "link", "show", "va");
+                long vaTx = AfPacketVethTest.kernelCounter(va, "tx", "packets") - AfPacketVethTest.kernelCounter(before, "tx", "packets");
+                long vaDropped = AfPacketVethTest.kernelCounter(va, "tx", "dropped") - AfPacketVethTest.kernelCounter(before, "tx", "dropped");
                 assertTrue(sent > 1000, "we sent next to nothing:\n" + txOut);
-                assertTrue(received > 0 && received <= sent, "DPDK received " + received + " of " + sent);
+                assertEquals(sent, vaTx + vaDropped, "every frame we sent reached va: before " + before + ", after " + va);
+                assertTrue(received > 0 && received <= vaTx, "DPDK received " + received + " of " + vaTx + " that va forwarded");
             }
         }
     }

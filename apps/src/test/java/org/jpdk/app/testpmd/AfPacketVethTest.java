@@ -54,19 +54,32 @@ class AfPacketVethTest {
     }
 
     /**
-     * Checks received + RX-dropped (receiver) = TX-packets (sender), with the kernel's veth
-     * counters in the message when not.
+     * Checks the sender's TX-packets against the kernel and the receiver: every frame sent went
+     * into {@code va} (which forwarded it to {@code vb} or counted it dropped, when the peer's
+     * backlog was full), and every frame forwarded was received or counted in the receiver's
+     * RX-dropped (imissed: the socket's ring was full).
      */
     static void assertCountsAddUp(NetnsFixture nf, String[] ns, String txOut, String rxOut) {
         long sent = portField(txOut, 0, "TX-packets:");
         long received = portField(rxOut, 0, "RX-packets:");
         long missed = portField(rxOut, 0, "RX-dropped:");
-        String why = "sent " + sent + ", received " + received + ", missed " + missed + "; kernel:\n"
-                + nf.ip(ns[0], "-s", "link", "show", "va") + nf.ip(ns[1], "-s", "link", "show", "vb");
-        System.out.println("af_packet over veth: sent " + sent + ", received " + received + ", missed " + missed);
+        String va = nf.ip(ns[0], "-s", "-j", "link", "show", "va");
+        long vaTx = kernelCounter(va, "tx", "packets"), vethDropped = kernelCounter(va, "tx", "dropped");
+        String why = "sent " + sent + ", received " + received + ", missed " + missed + "; va forwarded " + vaTx
+                + ", dropped " + vethDropped + "; kernel:\n" + nf.ip(ns[0], "-s", "link", "show", "va")
+                + nf.ip(ns[1], "-s", "link", "show", "vb");
+        System.out.println("af_packet over veth: " + why.substring(0, why.indexOf("; kernel")));
         assertTrue(sent > 1000, "the sender sent next to nothing: " + why);
         assertTrue(received > 0, "nothing received: " + why);
-        assertEquals(sent, received + missed, "every frame sent is received or counted missed: " + why);
+        assertEquals(sent, vaTx + vethDropped, "every frame sent reached the kernel's va: " + why);
+        assertEquals(vaTx, received + missed, "every frame va forwarded is received or counted missed: " + why);
+    }
+
+    /** A counter of {@code ip -s -j link show} output: {@code dir} is rx or tx, {@code name} e.g. packets, dropped. */
+    static long kernelCounter(String json, String dir, String name) {
+        Matcher m = Pattern.compile("\"" + dir + "\":\\{[^}]*\"" + name + "\":(\\d+)").matcher(json);
+        assertTrue(m.find(), "no " + dir + " " + name + " in " + json);
+        return Long.parseLong(m.group(1));
     }
 
     @Test
