@@ -21,6 +21,7 @@ import org.jpdk.sys.Libc;
 import org.jpdk.sys.LinuxException;
 import org.jpdk.sys.NetIf;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -46,12 +47,13 @@ import java.util.Set;
  *
  * <p>Why TPACKET_V2, not V3: measured with AfPacketRingVersionExperiment (ethdev tests): one
  * thread floods 64-byte frames into a veth pair between two namespaces, one thread polls a bare
- * socket at the other end and copies each frame out, 3 s per run, two runs, 2-core machine loaded
- * by other jobs (load average 13). Received / kernel drops, Mpps: V2 with 1 MiB (512 frames)
- * 0.018 / 0.126 and 0.031 / 0.213; V3 with 1 MiB (8 blocks of 128 KiB) 0.124 / 0.031 and
- * 0.099 / 0.077; V2 with 8 MiB (4096 frames) 0.117 / 0.056 and 0.091 / 0.034. The starved
- * receiver made ring capacity decide: V3 packs small frames densely (about 6,500 in 1 MiB), and V2
- * given as many frames received as much. V2 stays because its frame count is what DPDK's devargs
+ * socket at the other end and copies each frame out, 3 s per run, 2-core machine loaded by other
+ * jobs (two runs at load average 13, two at 7). Received Mpps: V2 with 1 MiB (512 frames) 0.018,
+ * 0.031, 0.070, 0.078; V3 with 1 MiB (8 blocks of 128 KiB) 0.124, 0.099, 0.178, 0.241; V2 with
+ * 8 MiB (4096 frames) 0.117, 0.091, 0.123, 0.348; the rest of what was offered was dropped by the
+ * kernel for a full ring (README has the table). The starved receiver made ring capacity
+ * decide: V3 packs small frames densely (about 6,500 in 1 MiB), and V2 given nearly as many frames
+ * received about as much. V2 stays because its frame count is what DPDK's devargs
  * describe (raise framecnt for bursts), a frame goes back to the kernel as soon as it is copied
  * (a V3 block only when all of it is read, and a partly filled block is retired only after a
  * timeout of a millisecond or more, which adds latency at low rates), and TX is a V2 ring either
@@ -221,7 +223,7 @@ public final class AfPacketDriver implements EthDriver {
             this.ifindex = ifindex;
             this.socks = socks;
             this.initialFlags = nif.flags();
-            this.initialMac = MacAddr.read(java.lang.foreign.MemorySegment.ofArray(nif.mac()), 0);
+            this.initialMac = MacAddr.read(MemorySegment.ofArray(nif.mac()), 0);
             refreshTxMaxLen();
         }
 

@@ -127,9 +127,9 @@ final class PacketSocket implements AutoCloseable {
     }
 
     /**
-     * Joins the hash fanout group of {@code first} (or, for the first socket, makes a new group
-     * whose id the kernel picks, so that two ports on one interface never share a group).
-     * Returns the group id.
+     * Joins fanout group {@code groupId} (HASH with DEFRAG and ROLLOVER), or with -1 makes a new
+     * group whose id the kernel picks (FLAG_UNIQUEID), so that two ports on one interface never
+     * share a group. Returns the group id, for the other queue pairs to join.
      */
     int joinFanout(int groupId) {
         int flags = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG | PACKET_FANOUT_FLAG_ROLLOVER;

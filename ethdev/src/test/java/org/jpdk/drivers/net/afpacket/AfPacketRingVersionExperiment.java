@@ -8,6 +8,7 @@ import org.jpdk.mempool.Mempool;
 import org.jpdk.sys.Libc;
 import org.jpdk.sys.Netns;
 import org.jpdk.testing.NetnsFixture;
+import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -19,18 +20,20 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import static org.jpdk.drivers.net.afpacket.PacketSocket.*;
 
 /**
- * The measurement behind net_af_packet's choice of TPACKET_V2 (not a unit test: run it by hand,
- * as root, see the README). A net_af_packet port floods 64-byte frames from one end of a veth
+ * The measurement behind net_af_packet's choice of TPACKET_V2. Not part of the test run (its name
+ * is not a test name); run it by hand, as root: {@code mvn -q -o -pl ethdev -am test
+ * -Dtest=AfPacketRingVersionExperiment -Dsurefire.failIfNoSpecifiedTests=false}. A net_af_packet port floods 64-byte frames from one end of a veth
  * pair (its own namespace and thread); at the other end a bare AF_PACKET socket with a V2 or a V3
  * RX ring of the same memory (1 MiB) is polled by one thread that copies each frame out, as the
  * driver does. Prints received Mpps and kernel drops per version, alternating runs; a third run
  * gives V2 eight times the memory, to tell the cost per frame from the frames a ring holds.
  */
-public final class AfPacketRingVersionExperiment {
+class AfPacketRingVersionExperiment {
     private static final int RING_BYTES = 1 << 20, FRAME = 2048;
 
-    public static void main(String[] args) throws Exception {
-        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+    @Test
+    void tpacketV2AgainstV3() throws Exception {
+        int seconds = 3;
         try (NetnsFixture nf = NetnsFixture.create(); Eal eal = Eal.init("-l", "0-1", "--no-huge", "-m", "256")) {
             String a = nf.namespace(), b = nf.namespace();
             for (String ns : List.of(a, b)) nf.exec(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
