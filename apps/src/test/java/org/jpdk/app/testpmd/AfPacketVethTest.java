@@ -27,8 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class AfPacketVethTest {
     /** EAL options of the sender: its forwarding lcore is 0 (CPU 0), the receiver's is 1. */
-    static final List<String> SENDER_LCORES = List.of("-l", "0,1", "--main-lcore", "1", "--no-huge");
-    static final List<String> RECEIVER_LCORES = List.of("-l", "0,1", "--no-huge");
+    static final List<String> SENDER_LCORES = List.of("-l", "0,1", "--main-lcore", "1");
+    static final List<String> RECEIVER_LCORES = List.of("-l", "0,1");
     private static final Pattern PORT0_MAC = Pattern.compile("Port 0: ([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})");
 
     static List<String> with(List<String> eal, String... more) {

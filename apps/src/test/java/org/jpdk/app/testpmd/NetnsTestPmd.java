@@ -58,12 +58,12 @@ final class NetnsTestPmd implements AutoCloseable {
         });
     }
 
-    /** Our testpmd in namespace {@code ns}: {@code eal} then {@code --} then {@code app}. */
+    /** Our testpmd in namespace {@code ns} with {@code --no-huge}: {@code eal} then {@code --} then {@code app}. */
     static NetnsTestPmd jpdk(String ns, List<String> eal, String... app) {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, java, "--enable-native-access=ALL-UNNAMED",
                 "-Xmx256m", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
-                "org.jpdk.app.Launcher", "testpmd"));
+                "org.jpdk.app.Launcher", "testpmd", "--no-huge"));
         cmd.addAll(eal);
         cmd.add("--");
         cmd.addAll(List.of(app));
