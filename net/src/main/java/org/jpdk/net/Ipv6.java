@@ -259,6 +259,19 @@ public final class Ipv6 {
         return rawL4(m, l3off, l3len, proto) == 0xffff;
     }
 
+    /**
+     * Clears the UDP or TCP checksum field after the extension headers, computes
+     * {@link #l4Cksum} and writes it; false (nothing written) if {@code proto} is neither.
+     */
+    public static boolean setL4Checksum(Mbuf m, int l3off, int l3len, int proto) {
+        int field = proto == Ipv4.PROTO_UDP ? Udp.CKSUM_OFF : proto == Ipv4.PROTO_TCP ? Tcp.CKSUM_OFF : -1;
+        if (field < 0) return false;
+        int at = l3off + l3len + field;
+        m.writeShort(at, 0);
+        m.writeShort(at, l4Cksum(m, l3off, l3len, proto));
+        return true;
+    }
+
     private static int rawL4(Mbuf m, int l3off, int l3len, int proto) {
         int l4len = payloadLen(m, l3off) - (l3len - HDR_LEN);
         if (l4len < 0) return 0;
