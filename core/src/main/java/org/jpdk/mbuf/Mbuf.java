@@ -142,8 +142,14 @@ public final class Mbuf {
     public int vlanTci;
     /** Outer VLAN TCI (QinQ). */
     public int vlanTciOuter;
-    /** Header lengths for transmit offloads (tx_offload). */
+    /**
+     * Header lengths for transmit offloads (tx_offload). For a tunnelled packet, as in DPDK,
+     * l2Len covers the outer L4 and tunnel headers and the inner L2 header, l3Len and l4Len are
+     * the inner ones, and the outer headers are in {@link #outerL2Len} and {@link #outerL3Len}.
+     */
     public int l2Len, l3Len, l4Len;
+    /** Outer L2 and L3 header lengths of a tunnelled packet (outer_l2_len, outer_l3_len), else 0. */
+    public int outerL2Len, outerL3Len;
     /** Receive timestamp, valid with {@link #F_RX_TIMESTAMP}. */
     public long timestamp;
     /** Free for the application (userdata). */
@@ -253,6 +259,7 @@ public final class Mbuf {
         vlanTci = 0;
         vlanTciOuter = 0;
         l2Len = l3Len = l4Len = 0;
+        outerL2Len = outerL3Len = 0;
         timestamp = 0;
         userData = 0;
     }
@@ -388,6 +395,8 @@ public final class Mbuf {
         l2Len = m.l2Len;
         l3Len = m.l3Len;
         l4Len = m.l4Len;
+        outerL2Len = m.outerL2Len;
+        outerL3Len = m.outerL3Len;
         timestamp = m.timestamp;
         userData = m.userData;
     }
@@ -449,6 +458,8 @@ public final class Mbuf {
         mc.l2Len = l2Len;
         mc.l3Len = l3Len;
         mc.l4Len = l4Len;
+        mc.outerL2Len = outerL2Len;
+        mc.outerL3Len = outerL3Len;
         mc.timestamp = timestamp;
         mc.userData = userData;
         len = Math.min(len, pktLen - off);

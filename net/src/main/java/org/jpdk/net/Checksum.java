@@ -58,6 +58,26 @@ public final class Checksum {
         return (int) sum;
     }
 
+    /**
+     * The checksum after a 16-bit word of the covered data changes from {@code oldWord} to
+     * {@code newWord}, without summing the data again (RFC 1624, eqn. 3:
+     * HC' = ~(~HC + ~m + m')). Unlike RFC 1141's form it never produces -0 (0xffff) from +0
+     * data. A UDP checksum that comes out 0 must be sent as 0xffff by the caller (RFC 768).
+     */
+    public static int adjust(int cksum, int oldWord, int newWord) {
+        int sum = (~cksum & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff);
+        sum = (sum & 0xffff) + (sum >>> 16);
+        sum = (sum & 0xffff) + (sum >>> 16);
+        return ~sum & 0xffff;
+    }
+
+    /** {@link #adjust} for a 32-bit field (an IPv4 address or a port pair) at an even offset. */
+    public static int adjust32(int cksum, int oldValue, int newValue) {
+        long sum = (~cksum & 0xffff) + (~oldValue >>> 16 & 0xffff) + (~oldValue & 0xffff)
+                + (newValue >>> 16 & 0xffff) + (newValue & 0xffff);
+        return ~reduce(sum) & 0xffff;
+    }
+
     /** The folded raw sum of {@code len} bytes at {@code off} of {@code seg} (rte_raw_cksum); not complemented. */
     public static int raw(MemorySegment seg, long off, long len) {
         return reduce(partial(seg, off, len, 0));

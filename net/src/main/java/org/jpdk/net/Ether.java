@@ -29,6 +29,17 @@ public final class Ether {
     public static final int TYPE_VLAN = 0x8100;
     public static final int TYPE_IPV6 = 0x86DD;
     public static final int TYPE_QINQ = 0x88A8;
+    public static final int TYPE_PPPOE_DISCOVERY = 0x8863;
+    public static final int TYPE_PPPOE_SESSION = 0x8864;
+    public static final int TYPE_MPLS = 0x8847;
+    public static final int TYPE_MPLS_MULTICAST = 0x8848;
+    public static final int TYPE_LLDP = 0x88CC;
+    /** IEEE 1588 (PTP) over Ethernet. */
+    public static final int TYPE_1588 = 0x88F7;
+    public static final int TYPE_FCOE = 0x8906;
+    public static final int TYPE_NSH = 0x894F;
+    /** Transparent Ethernet bridging: an Ethernet frame inside GRE (NVGRE). */
+    public static final int TYPE_TEB = 0x6558;
 
     private static final long MASK48 = 0xffff_ffff_ffffL;
 
@@ -116,6 +127,35 @@ public final class Ether {
             l2 += VLAN_HDR_LEN;
         }
         return type;
+    }
+
+    public static void setEtherType(Mbuf m, int type) {
+        m.writeShort(TYPE_OFF, type);
+    }
+
+    /** The TCI of the VLAN tag at {@code tagOff} (14 for the first tag): priority, DEI, VLAN id. */
+    public static int vlanTci(Mbuf m, int tagOff) {
+        return m.readShort(tagOff);
+    }
+
+    /** The 12-bit VLAN id of the tag at {@code tagOff}. */
+    public static int vlanId(Mbuf m, int tagOff) {
+        return m.readShort(tagOff) & 0xfff;
+    }
+
+    /** The 3-bit priority (PCP) of the tag at {@code tagOff}. */
+    public static int vlanPcp(Mbuf m, int tagOff) {
+        return m.readShort(tagOff) >>> 13;
+    }
+
+    /** The ether type after the tag at {@code tagOff}. */
+    public static int vlanNextType(Mbuf m, int tagOff) {
+        return m.readShort(tagOff + 2);
+    }
+
+    /** Writes a tag's TCI and the ether type that follows it. */
+    public static void setVlan(Mbuf m, int tagOff, int tci, int nextType) {
+        m.writeInt(tagOff, (tci & 0xffff) << 16 | nextType & 0xffff);
     }
 
     /** True for the two tag types, 802.1Q and 802.1ad. */

@@ -38,7 +38,13 @@ public final class Ipv4 {
     /** Version 4, IHL 5 (RTE_IPV4_VHL_DEF). */
     public static final int VHL_DEF = 0x45;
 
+    /** Fragment offset word: don't fragment, more fragments, offset in 8-byte units (RTE_IPV4_HDR_*). */
+    public static final int DF_FLAG = 0x4000, MF_FLAG = 0x2000, OFFSET_MASK = 0x1fff;
+
     public static final int PROTO_ICMP = 1;
+    public static final int PROTO_IGMP = 2;
+    /** IPv4 in IPv4 (IPPROTO_IPIP). */
+    public static final int PROTO_IPIP = 4;
     public static final int PROTO_TCP = 6;
     public static final int PROTO_UDP = 17;
     public static final int PROTO_IPV6 = 41;
@@ -64,8 +70,16 @@ public final class Ipv4 {
         return m.readShort(l3off + TOTAL_LENGTH_OFF);
     }
 
+    public static void setTotalLength(Mbuf m, int l3off, int len) {
+        m.writeShort(l3off + TOTAL_LENGTH_OFF, len);
+    }
+
     public static int proto(Mbuf m, int l3off) {
         return m.readByte(l3off + PROTO_OFF) & 0xff;
+    }
+
+    public static void setProto(Mbuf m, int l3off, int proto) {
+        m.writeByte(l3off + PROTO_OFF, proto);
     }
 
     public static int src(Mbuf m, int l3off) {
@@ -74,6 +88,71 @@ public final class Ipv4 {
 
     public static int dst(Mbuf m, int l3off) {
         return m.readInt(l3off + DST_OFF);
+    }
+
+    public static void setSrc(Mbuf m, int l3off, int addr) {
+        m.writeInt(l3off + SRC_OFF, addr);
+    }
+
+    public static void setDst(Mbuf m, int l3off, int addr) {
+        m.writeInt(l3off + DST_OFF, addr);
+    }
+
+    public static int tos(Mbuf m, int l3off) {
+        return m.readByte(l3off + TOS_OFF) & 0xff;
+    }
+
+    public static void setTos(Mbuf m, int l3off, int tos) {
+        m.writeByte(l3off + TOS_OFF, tos);
+    }
+
+    public static int packetId(Mbuf m, int l3off) {
+        return m.readShort(l3off + PACKET_ID_OFF);
+    }
+
+    public static void setPacketId(Mbuf m, int l3off, int id) {
+        m.writeShort(l3off + PACKET_ID_OFF, id);
+    }
+
+    /** The flags and fragment offset word ({@link #DF_FLAG}, {@link #MF_FLAG}, {@link #OFFSET_MASK}). */
+    public static int fragmentOffset(Mbuf m, int l3off) {
+        return m.readShort(l3off + FRAGMENT_OFFSET_OFF);
+    }
+
+    public static void setFragmentOffset(Mbuf m, int l3off, int word) {
+        m.writeShort(l3off + FRAGMENT_OFFSET_OFF, word);
+    }
+
+    /** True for any fragment but a whole datagram: MF set or a non-zero offset (rte_ipv4_frag_pkt_is_fragmented). */
+    public static boolean isFragment(Mbuf m, int l3off) {
+        return (fragmentOffset(m, l3off) & (MF_FLAG | OFFSET_MASK)) != 0;
+    }
+
+    public static int ttl(Mbuf m, int l3off) {
+        return m.readByte(l3off + TTL_OFF) & 0xff;
+    }
+
+    public static void setTtl(Mbuf m, int l3off, int ttl) {
+        m.writeByte(l3off + TTL_OFF, ttl);
+    }
+
+    /**
+     * Decrements the TTL and updates the header checksum incrementally (RFC 1624; the TTL is
+     * the high byte of the TTL/protocol word), as a router does. Returns the new TTL; a TTL
+     * already 0 is left alone and -1 returned (the caller drops the packet).
+     */
+    public static int decrementTtl(Mbuf m, int l3off) {
+        int word = m.readShort(l3off + TTL_OFF);
+        if (word < 0x100) return -1;
+        int next = word - 0x100;
+        m.writeShort(l3off + TTL_OFF, next);
+        m.writeShort(l3off + CHECKSUM_OFF, Checksum.adjust(m.readShort(l3off + CHECKSUM_OFF), word, next));
+        return next >>> 8;
+    }
+
+    /** The header checksum field as it is. */
+    public static int checksum(Mbuf m, int l3off) {
+        return m.readShort(l3off + CHECKSUM_OFF);
     }
 
     /**

@@ -4,18 +4,19 @@ import org.jpdk.mbuf.Mbuf;
 import org.jpdk.net.Ether;
 import org.jpdk.net.Ipv4;
 import org.jpdk.net.Ipv6;
-import org.jpdk.net.Tcp;
+import org.jpdk.net.PacketType;
 import org.jpdk.net.Udp;
 
 /**
  * testpmd's csum mode (csumonly.c) for drivers without checksum offloads: addresses each packet
- * as mac mode does (tx port's address to its peer), parses Ether (with up to two VLAN/QinQ
- * tags) / IPv4 or IPv6 / UDP or TCP, counts received packets whose IPv4 header or L4 checksum is
+ * as mac mode does (tx port's address to its peer), parses it with {@link PacketType#parse}
+ * (Ether with up to two VLAN/QinQ tags / IPv4 or IPv6 with extension headers / UDP or TCP; the
+ * outer headers of a tunnel; the mbuf's packet type and lengths are left set), counts received packets whose IPv4 header or L4 checksum is
  * wrong ({@link FwdStream#countBadIpCsum}, {@link FwdStream#countBadL4Csum}; DPDK takes these
  * from the driver's rx flags, jpdk verifies in software), then computes both in software and
  * transmits. A UDP checksum of 0 (none) is neither counted nor filled in, as DPDK. Packets it
- * cannot parse (short, bad IHL, lengths beyond the packet, other protocols) are forwarded with
- * only their addresses set; nothing throws. The L4 header must be in the first segment, the
+ * cannot parse (short, bad IHL, lengths beyond the packet, fragments, other protocols) are
+ * forwarded with only their addresses set (and an IPv4 header checksum fixed); nothing throws. The L4 header must be in the first segment, the
  * payload may span segments. Allocates nothing after {@link #streamBegin}.
  */
 final class CsumFwd implements FwdEngine {
@@ -50,47 +51,33 @@ final class CsumFwd implements FwdEngine {
 
     /** Addresses, verifies and fixes one packet; returns BAD_IP | BAD_L4 bits for what was wrong on arrival. */
     static int process(Mbuf m, MacFwd.Addrs a) {
-        int len = m.dataLen();
-        if (len >= 2 * Ether.ADDR_LEN) Ether.setAddrs(m, a.dst, a.src);
-        int l2 = Ether.l2Len(m);
-        if (l2 < 0) return 0;
-        int type = Ether.innerEtherType(m);
-        int result = 0, l3Len, l4Len, proto;
-        boolean v4 = type == Ether.TYPE_IPV4;
+        if (m.dataLen() >= 2 * Ether.ADDR_LEN) Ether.setAddrs(m, a.dst, a.src);
+        int t = PacketType.parse(m);
+        boolean v4 = PacketType.isIpv4(t);
+        if (!v4 && !PacketType.isIpv6(t)) return 0;
+        // a tunnel's checksums checked here are the outer ones, as the parser leaves them in outerL2Len/outerL3Len
+        boolean tunnel = (t & PacketType.TUNNEL_MASK) != 0;
+        int l3 = tunnel ? m.outerL2Len : m.l2Len, l3Len = tunnel ? m.outerL3Len : m.l3Len;
+        int result = 0;
         if (v4) {
-            l3Len = Ipv4.headerLen(m, l2);
-            if (l3Len < 0) return 0;
-            if (!Ipv4.cksumVerify(m, l2)) result |= BAD_IP;
-            Ipv4.setChecksum(m, l2);
-            l4Len = Ipv4.l4Len(m, l2);
-            proto = Ipv4.proto(m, l2);
-        } else if (type == Ether.TYPE_IPV6) {
-            l4Len = Ipv6.l4Len(m, l2);
-            l3Len = Ipv6.HDR_LEN;
-            if (l4Len < 0) return 0;
-            proto = Ipv6.proto(m, l2);
-        } else {
-            return 0;
+            if (!Ipv4.cksumVerify(m, l3)) result |= BAD_IP;
+            Ipv4.setChecksum(m, l3);
         }
-        m.l2Len = l2;
-        m.l3Len = l3Len;
-        int l4 = l2 + l3Len;
-        if (proto == Ipv4.PROTO_UDP) {
-            if (l4Len < Udp.HDR_LEN || len < l4 + Udp.HDR_LEN) return result;
-            m.l4Len = Udp.HDR_LEN;
-            if (m.readShort(l4 + Udp.CKSUM_OFF) == 0) return result;
-        } else if (proto == Ipv4.PROTO_TCP) {
-            if (l4Len < Tcp.HDR_LEN || len < l4 + Tcp.HDR_LEN) return result;
-            m.l4Len = Tcp.headerLen(m, l4);
+        int l4 = t & PacketType.L4_MASK, proto;
+        if (l4 == PacketType.L4_UDP) {
+            if (Udp.cksum(m, l3 + l3Len) == 0) return result;
+            proto = Ipv4.PROTO_UDP;
+        } else if (l4 == PacketType.L4_TCP) {
+            proto = Ipv4.PROTO_TCP;
         } else {
             return result;
         }
         if (v4) {
-            if (!Ipv4.udptcpCksumVerify(m, l2)) result |= BAD_L4;
-            Ipv4.setUdptcpChecksum(m, l2);
+            if (!Ipv4.udptcpCksumVerify(m, l3)) result |= BAD_L4;
+            Ipv4.setUdptcpChecksum(m, l3);
         } else {
-            if (!Ipv6.udptcpCksumVerify(m, l2)) result |= BAD_L4;
-            Ipv6.setUdptcpChecksum(m, l2);
+            if (!Ipv6.l4CksumVerify(m, l3, l3Len, proto)) result |= BAD_L4;
+            Ipv6.setL4Checksum(m, l3, l3Len, proto);
         }
         return result;
     }
