@@ -266,6 +266,8 @@ class HashTest {
             assertEquals(0, AllocationMeter.bytesAllocated(20_000, 50_000, () -> h.lookupData(k, 0, data, 3)), "lookupData");
             assertEquals(0, AllocationMeter.bytesAllocated(2_000, 5_000, () -> h.lookupBulk(burst, 0, 16, 64, pos)), "lookupBulk");
             assertEquals(0, AllocationMeter.bytesAllocated(2_000, 5_000, () -> h.lookupBulkData(burst, 0, 16, 64, data)), "lookupBulkData");
+            byte[] arr = k.toArray(ValueLayout.JAVA_BYTE);
+            assertEquals(0, AllocationMeter.bytesAllocated(20_000, 50_000, () -> h.lookupData(arr, data, 0)), "byte[] lookupData");
             key(k, 0, 100_000, 16);
             assertEquals(0, AllocationMeter.bytesAllocated(20_000, 50_000, () -> {
                 h.add(k, 0, 1);
@@ -340,7 +342,7 @@ class HashTest {
                     "key: 16 bytes at offset 16 do not fit in a segment of 20 bytes (hash 'hash_test_dup')");
             assertMessage(() -> h.freeKeyWithPosition(64), "position: 64 must be 0 to 63 (hash 'hash_test_dup')");
             assertMessage(() -> h.iterate(-1), "next: -1 must be 0 or a position + 1");
-            assertMessage(() -> h.add(new byte[3], 0), "key: 16 bytes at offset 0 do not fit in a segment of 3 bytes (hash 'hash_test_dup')");
+            assertMessage(() -> h.add(new byte[3], 0), "key: byte[3] must have keyLen 16 bytes (hash 'hash_test_dup')");
         }
         assertNull(Hash.findExisting("hash_test_dup"));
         Hash closed = Hash.create("hash_test_closed", 64, 16);
