@@ -9,7 +9,7 @@ import java.util.List;
  * Each prints {@code BENCH <name> <value> <unit>} lines, ours and the peers', then the ratios.
  */
 public final class BenchMain {
-    static final List<String> NAMES = List.of("ring", "mempool", "fwd");
+    static final List<String> NAMES = List.of("ring", "mempool", "fwd", "lpm");
 
     private BenchMain() {
     }

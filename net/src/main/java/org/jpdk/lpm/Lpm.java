@@ -172,13 +172,18 @@ public final class Lpm implements AutoCloseable {
      * {@link #LOOKUP_SUCCESS} | next hop, or 0 when no rule matches. Allocates nothing.
      */
     public void lookupBulk(int[] ips, int[] nextHops, int n) {
-        Objects.checkFromIndexSize(0, n, ips.length);
+        lookupBulk(ips, 0, nextHops, n);
+    }
+
+    /** As {@link #lookupBulk(int[], int[], int)} for the addresses {@code ips[off..off+n)}. */
+    public void lookupBulk(int[] ips, int off, int[] nextHops, int n) {
+        Objects.checkFromIndexSize(off, n, ips.length);
         Objects.checkFromIndexSize(0, n, nextHops.length);
         for (; ; ) {
             int gen = (int) REUSE_GEN.getAcquire(this);
             boolean viaTbl8 = false;
             for (int i = 0; i < n; i++) {
-                int ip = ips[i];
+                int ip = ips[off + i];
                 int e = (int) ENTRY.getAcquire(tbl, 0L, (long) (ip >>> 8));
                 if ((e & VALID_EXT) == VALID_EXT) {
                     e = tbl8Entry(e, ip);
