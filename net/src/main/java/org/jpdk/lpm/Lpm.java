@@ -1,10 +1,6 @@
 package org.jpdk.lpm;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.util.BitSet;
 import java.util.Objects;
 import org.jpdk.eal.Memzone;
 import org.jpdk.sys.Errno;
@@ -37,25 +33,25 @@ import org.jpdk.sys.Errno;
  *
  * <p>Threads: one writer ({@code add}, {@code delete}, {@code deleteAll}; callers serialise
  * writers, as with DPDK) and any number of concurrent readers. A lookup returns, for its address,
- * the result before or after each concurrent update, never a next hop no rule gave that address:
- * every entry is one aligned int written whole; a new tbl8 group is filled before its tbl24 entry
- * is published (release store, R1) and a reader reads tbl24 with acquire (A1), so a reader that
- * sees the group sees it filled. A freed group keeps its contents (the route it folded into, or
- * invalid) until it is reused; a reader still inside it then could read the group's new owner's
- * routes, which DPDK prevents only with its optional RCU. Here the writer bumps
- * {@code reuseGen} before it refills a reused group (R2: store, then StoreStore fence) and a
- * lookup that went through tbl8 re-reads {@code reuseGen} after a LoadLoad fence (A2) and retries
- * if it changed, a seqlock on the rare path that costs the common path one load.
+ * the result before or after each concurrent update, never a next hop no rule gave that address.
+ * Every entry is one aligned int written whole, so the fast path reads tbl24 plainly: a
+ * non-extended entry is a whole answer. An extended one sends the lookup down the ordered path
+ * ({@code resolveExt}): reuseGen (A0), tbl24 again with acquire (A1), which pairs with the release
+ * store that published the group after it was filled (R1), the tbl8 entry, then reuseGen again
+ * behind a LoadLoad fence (A2). A freed group keeps its contents (the route it folded into, or
+ * invalid) until it is reused; before refilling a used group the writer bumps reuseGen and fences
+ * StoreStore (R2), so a reader whose group was recycled under it fails A2 and starts again. DPDK
+ * leaves that case to its optional RCU; here it costs only the rare path. (A reader that loops on
+ * one address with nothing else in the loop might have its plain read hoisted by the JIT, as a C
+ * compiler could hoist DPDK's; real lookups take a new address each time.)
  *
  * <p>Lookups allocate nothing. Bad arguments to add/delete throw IllegalArgumentException naming
  * the argument; running out of rule slots or tbl8 groups returns {@code -ENOSPC} with nothing
  * changed, as DPDK does.
  */
-public final class Lpm implements AutoCloseable {
+public final class Lpm extends LpmTables {
     /** RTE_LPM_MAX_DEPTH. */
     public static final int MAX_DEPTH = 32;
-    /** RTE_LPM_TBL24_NUM_ENTRIES, RTE_LPM_TBL8_GROUP_NUM_ENTRIES. */
-    public static final int TBL24_NUM_ENTRIES = 1 << 24, TBL8_GROUP_NUM_ENTRIES = 256;
     /** RTE_LPM_MAX_TBL8_NUM_GROUPS: a group number must fit the entry's 24-bit field. */
     public static final int MAX_TBL8_NUM_GROUPS = 1 << 24;
     /** Next hops are 24 bits. */
@@ -74,41 +70,8 @@ public final class Lpm implements AutoCloseable {
     private static final int BULK_MASK = VALID | NEXT_HOP_MASK;
     private static final int MAX_DEPTH_TBL24 = 24;
 
-    private static final VarHandle ENTRY = ValueLayout.JAVA_INT.arrayElementVarHandle();
-    private static final VarHandle REUSE_GEN;
-
-    static {
-        try {
-            REUSE_GEN = MethodHandles.lookup().findVarHandle(Lpm.class, "reuseGen", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    private final String name;
-    private final Memzone zone;
-    /** tbl24 (entries 0 .. 2^24) then tbl8 group g at entry 2^24 + 256 g. */
-    private final MemorySegment tbl;
-    private final int numberTbl8s;
-    private final RuleTable rules;
-    /** Free tbl8 groups, a stack (the most recently freed is reused first: it is warm in cache). */
-    private final int[] freeTbl8;
-    private int freeTop;
-    /** Groups that have held routes: refilling one needs the reuseGen bump. */
-    private final BitSet tbl8EverUsed;
-    /** Bumped before a used tbl8 group is refilled; see the class comment (R2/A2). */
-    @SuppressWarnings("unused")
-    private int reuseGen;
-
-    private Lpm(String name, Memzone zone, int maxRules, int numberTbl8s) {
-        this.name = name;
-        this.zone = zone;
-        this.tbl = zone.segment();
-        this.numberTbl8s = numberTbl8s;
-        this.rules = new RuleTable(maxRules);
-        this.freeTbl8 = new int[numberTbl8s];
-        this.tbl8EverUsed = new BitSet(numberTbl8s);
-        resetFreeGroups();
+    private Lpm(String name, int socketId, int maxRules, int numberTbl8s) {
+        super("LPM", name, socketId, maxRules, numberTbl8s, MAX_TBL8_NUM_GROUPS);
     }
 
     /**
@@ -119,22 +82,7 @@ public final class Lpm implements AutoCloseable {
      * or memory is short.
      */
     public static Lpm create(String name, int socketId, int maxRules, int numberTbl8s) {
-        checkName("lpm create", name);
-        String call = "lpm create(name=" + name + ")";
-        if (maxRules < 1) throw new IllegalArgumentException(call + ": maxRules=" + maxRules + ": must be >= 1");
-        if (numberTbl8s < 1 || numberTbl8s > MAX_TBL8_NUM_GROUPS) {
-            throw new IllegalArgumentException(call + ": numberTbl8s=" + numberTbl8s + ": must be 1.." + MAX_TBL8_NUM_GROUPS);
-        }
-        long bytes = 4L * (TBL24_NUM_ENTRIES + (long) numberTbl8s * TBL8_GROUP_NUM_ENTRIES);
-        Memzone zone = Memzone.reserve("LPM_" + name, bytes, socketId, 64);
-        return new Lpm(name, zone, maxRules, numberTbl8s);
-    }
-
-    static void checkName(String call, String name) {
-        if (name == null || name.isEmpty() || name.length() > MAX_NAME_LEN) {
-            throw new IllegalArgumentException(call + ": name=" + (name == null ? "null" : "'" + name + "'")
-                    + ": must be 1.." + MAX_NAME_LEN + " characters");
-        }
+        return new Lpm(name, socketId, maxRules, numberTbl8s);
     }
 
     // ---------------------------------------------------------------- lookups (any thread)
@@ -144,27 +92,32 @@ public final class Lpm implements AutoCloseable {
      * 10.0.0.1 is 0x0A000001), or {@link #MISS}. Allocates nothing.
      */
     public int lookup(int ip) {
-        int gen = (int) REUSE_GEN.getAcquire(this);
-        int e = (int) ENTRY.getAcquire(tbl, 0L, (long) (ip >>> 8));                  // A1
-        if ((e & VALID_EXT) == VALID_EXT) return lookupTbl8(ip, e, gen);
-        return (e & VALID) != 0 ? e & NEXT_HOP_MASK : MISS;
+        int e = (int) ENTRY.get(tbl, 0L, (long) (ip >>> 8));
+        if ((e & VALID_EXT) == VALID_EXT) e = resolveExt(ip);
+        return result(e, MISS);
     }
 
-    private int lookupTbl8(int ip, int e, int gen) {
+    /**
+     * The ordered lookup, for an address whose tbl24 entry was seen extended: reuseGen (A0), tbl24
+     * with acquire (A1, pairs with R1), the tbl8 entry, then reuseGen again behind a LoadLoad
+     * fence (A2, pairs with R2); again from the top if a group was refilled meanwhile. The plain
+     * tbl24 read of the fast path only chose this path; its value is not trusted here.
+     */
+    private int resolveExt(int ip) {
         for (; ; ) {
-            e = tbl8Entry(e, ip);
-            VarHandle.loadLoadFence();                                                   // A2
-            int now = (int) REUSE_GEN.getOpaque(this);
-            if (now == gen) return (e & VALID) != 0 ? e & NEXT_HOP_MASK : MISS;
-            gen = (int) REUSE_GEN.getAcquire(this);
-            e = (int) ENTRY.getAcquire(tbl, 0L, (long) (ip >>> 8));
-            if ((e & VALID_EXT) != VALID_EXT) return (e & VALID) != 0 ? e & NEXT_HOP_MASK : MISS;
+            int gen = reuseGenAcquire();                                                 // A0
+            int e = (int) ENTRY.getAcquire(tbl, 0L, (long) (ip >>> 8));                 // A1
+            if ((e & VALID_EXT) != VALID_EXT) return e;
+            long i = TBL24_NUM_ENTRIES + (long) (e & NEXT_HOP_MASK) * TBL8_GROUP_NUM_ENTRIES + (ip & 0xFF);
+            int t = (int) ENTRY.get(tbl, 0L, i);
+            if (reuseGenUnchanged(gen)) return t;                                        // A2
         }
     }
 
-    private int tbl8Entry(int e24, int ip) {
-        long i = TBL24_NUM_ENTRIES + (long) (e24 & NEXT_HOP_MASK) * TBL8_GROUP_NUM_ENTRIES + (ip & 0xFF);
-        return (int) ENTRY.get(tbl, 0L, i);
+    /** Next hop of a non-extended entry, or {@code miss} when it is invalid, without a branch. */
+    private static int result(int e, int miss) {
+        int valid = (e << 7) >> 31; // all ones when VALID (bit 24) is set
+        return (e & NEXT_HOP_MASK & valid) | (miss & ~valid);
     }
 
     /**
@@ -175,25 +128,29 @@ public final class Lpm implements AutoCloseable {
         lookupBulk(ips, 0, nextHops, n);
     }
 
-    /** As {@link #lookupBulk(int[], int[], int)} for the addresses {@code ips[off..off+n)}. */
+    /**
+     * As {@link #lookupBulk(int[], int[], int)} for the addresses {@code ips[off..off+n)}. Two
+     * passes, so the first (all the tbl24 reads, independent misses the CPU overlaps) is a tight
+     * loop without branches; the second resolves the rare extended entries.
+     */
     public void lookupBulk(int[] ips, int off, int[] nextHops, int n) {
         Objects.checkFromIndexSize(off, n, ips.length);
         Objects.checkFromIndexSize(0, n, nextHops.length);
-        for (; ; ) {
-            int gen = (int) REUSE_GEN.getAcquire(this);
-            boolean viaTbl8 = false;
-            for (int i = 0; i < n; i++) {
-                int ip = ips[off + i];
-                int e = (int) ENTRY.getAcquire(tbl, 0L, (long) (ip >>> 8));
-                if ((e & VALID_EXT) == VALID_EXT) {
-                    e = tbl8Entry(e, ip);
-                    viaTbl8 = true;
-                }
-                nextHops[i] = e & BULK_MASK;
-            }
-            if (!viaTbl8) return;
-            VarHandle.loadLoadFence();
-            if ((int) REUSE_GEN.getOpaque(this) == gen) return;
+        MemorySegment t = tbl;
+        int any = 0;
+        for (int i = 0; i < n; i++) {
+            int e = (int) ENTRY.get(t, 0L, (long) (ips[off + i] >>> 8));
+            nextHops[i] = e;
+            any |= e;
+        }
+        if ((any & EXT) == 0) {
+            for (int i = 0; i < n; i++) nextHops[i] &= BULK_MASK;
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            int e = nextHops[i];
+            if ((e & VALID_EXT) == VALID_EXT) e = resolveExt(ips[off + i]);
+            nextHops[i] = e & BULK_MASK;
         }
     }
 
@@ -204,27 +161,22 @@ public final class Lpm implements AutoCloseable {
     public void lookupX4(int[] ips, int off, int[] hops, int hopsOff, int defv) {
         Objects.checkFromIndexSize(off, 4, ips.length);
         Objects.checkFromIndexSize(hopsOff, 4, hops.length);
-        for (; ; ) {
-            int gen = (int) REUSE_GEN.getAcquire(this);
-            int ip0 = ips[off], ip1 = ips[off + 1], ip2 = ips[off + 2], ip3 = ips[off + 3];
-            int e0 = (int) ENTRY.getAcquire(tbl, 0L, (long) (ip0 >>> 8));
-            int e1 = (int) ENTRY.getAcquire(tbl, 0L, (long) (ip1 >>> 8));
-            int e2 = (int) ENTRY.getAcquire(tbl, 0L, (long) (ip2 >>> 8));
-            int e3 = (int) ENTRY.getAcquire(tbl, 0L, (long) (ip3 >>> 8));
-            boolean x0 = (e0 & VALID_EXT) == VALID_EXT, x1 = (e1 & VALID_EXT) == VALID_EXT;
-            boolean x2 = (e2 & VALID_EXT) == VALID_EXT, x3 = (e3 & VALID_EXT) == VALID_EXT;
-            if (x0) e0 = tbl8Entry(e0, ip0);
-            if (x1) e1 = tbl8Entry(e1, ip1);
-            if (x2) e2 = tbl8Entry(e2, ip2);
-            if (x3) e3 = tbl8Entry(e3, ip3);
-            hops[hopsOff] = (e0 & VALID) != 0 ? e0 & NEXT_HOP_MASK : defv;
-            hops[hopsOff + 1] = (e1 & VALID) != 0 ? e1 & NEXT_HOP_MASK : defv;
-            hops[hopsOff + 2] = (e2 & VALID) != 0 ? e2 & NEXT_HOP_MASK : defv;
-            hops[hopsOff + 3] = (e3 & VALID) != 0 ? e3 & NEXT_HOP_MASK : defv;
-            if (!(x0 | x1 | x2 | x3)) return;
-            VarHandle.loadLoadFence();
-            if ((int) REUSE_GEN.getOpaque(this) == gen) return;
+        MemorySegment t = tbl;
+        int ip0 = ips[off], ip1 = ips[off + 1], ip2 = ips[off + 2], ip3 = ips[off + 3];
+        int e0 = (int) ENTRY.get(t, 0L, (long) (ip0 >>> 8));
+        int e1 = (int) ENTRY.get(t, 0L, (long) (ip1 >>> 8));
+        int e2 = (int) ENTRY.get(t, 0L, (long) (ip2 >>> 8));
+        int e3 = (int) ENTRY.get(t, 0L, (long) (ip3 >>> 8));
+        if (((e0 | e1 | e2 | e3) & EXT) != 0) {
+            if ((e0 & VALID_EXT) == VALID_EXT) e0 = resolveExt(ip0);
+            if ((e1 & VALID_EXT) == VALID_EXT) e1 = resolveExt(ip1);
+            if ((e2 & VALID_EXT) == VALID_EXT) e2 = resolveExt(ip2);
+            if ((e3 & VALID_EXT) == VALID_EXT) e3 = resolveExt(ip3);
         }
+        hops[hopsOff] = result(e0, defv);
+        hops[hopsOff + 1] = result(e1, defv);
+        hops[hopsOff + 2] = result(e2, defv);
+        hops[hopsOff + 3] = result(e3, defv);
     }
 
     // ---------------------------------------------------------------- rules (the one writer)
@@ -260,11 +212,8 @@ public final class Lpm implements AutoCloseable {
         for (int i = start; i < end; i++) {
             int e = get(i);
             if ((e & VALID_EXT) == VALID_EXT) {
-                int base = groupBase(e);
-                for (int j = base; j < base + TBL8_GROUP_NUM_ENTRIES; j++) {
-                    int t = get(j);
-                    if ((t & VALID) == 0 || depthOf(t) <= depth) ENTRY.setRelease(tbl, 0L, (long) j, entry);
-                }
+                long base = groupBase(e & NEXT_HOP_MASK);
+                overwrite(base, base + TBL8_GROUP_NUM_ENTRIES, entry, depth);
             } else if ((e & VALID) == 0 || depthOf(e) <= depth) {
                 ENTRY.setRelease(tbl, 0L, (long) i, entry);
             }
@@ -277,19 +226,16 @@ public final class Lpm implements AutoCloseable {
         int entry = routeEntry(nextHop, depth);
         int e = get(i24);
         if ((e & VALID_EXT) == VALID_EXT) {
-            int base = groupBase(e);
-            for (int j = base + first; j < base + end; j++) {
-                int t = get(j);
-                if ((t & VALID) == 0 || depthOf(t) <= depth) ENTRY.setRelease(tbl, 0L, (long) j, entry);
-            }
+            long base = groupBase(e & NEXT_HOP_MASK);
+            overwrite(base + first, base + end, entry, depth);
             return true;
         }
         int g = tbl8Alloc();
         if (g < 0) return false;
-        int base = TBL24_NUM_ENTRIES + g * TBL8_GROUP_NUM_ENTRIES;
+        long base = groupBase(g);
         int cover = (e & VALID) != 0 ? e : 0; // the /<=24 route the rest of the /24 keeps
         for (int j = 0; j < TBL8_GROUP_NUM_ENTRIES; j++) {
-            ENTRY.set(tbl, 0L, (long) (base + j), j >= first && j < end ? entry : cover);
+            ENTRY.set(tbl, 0L, base + j, j >= first && j < end ? entry : cover);
         }
         ENTRY.setRelease(tbl, 0L, (long) i24, VALID_EXT | g);                           // R1
         return true;
@@ -321,11 +267,8 @@ public final class Lpm implements AutoCloseable {
         for (int i = start; i < end; i++) {
             int e = get(i);
             if ((e & VALID_EXT) == VALID_EXT) {
-                int base = groupBase(e);
-                for (int j = base; j < base + TBL8_GROUP_NUM_ENTRIES; j++) {
-                    int t = get(j);
-                    if ((t & VALID) != 0 && depthOf(t) <= depth) ENTRY.setRelease(tbl, 0L, (long) j, replacement);
-                }
+                long base = groupBase(e & NEXT_HOP_MASK);
+                replace(base, base + TBL8_GROUP_NUM_ENTRIES, replacement, depth);
                 recycle(i, e);
             } else if ((e & VALID) != 0 && depthOf(e) <= depth) {
                 ENTRY.setRelease(tbl, 0L, (long) i, replacement);
@@ -337,12 +280,25 @@ public final class Lpm implements AutoCloseable {
         int i24 = ip >>> 8, first = ip & 0xFF, end = first + (1 << (MAX_DEPTH - depth));
         int e = get(i24);
         if ((e & VALID_EXT) != VALID_EXT) return; // cannot happen while the rule table and tables agree
-        int base = groupBase(e);
-        for (int j = base + first; j < base + end; j++) {
-            int t = get(j);
-            if ((t & VALID) != 0 && depthOf(t) <= depth) ENTRY.setRelease(tbl, 0L, (long) j, replacement);
-        }
+        long base = groupBase(e & NEXT_HOP_MASK);
+        replace(base + first, base + end, replacement, depth);
         recycle(i24, e);
+    }
+
+    /** Entries in [from, to) that are invalid or hold a rule no longer than {@code depth} take {@code entry}. */
+    private void overwrite(long from, long to, int entry, int depth) {
+        for (long j = from; j < to; j++) {
+            int t = get(j);
+            if ((t & VALID) == 0 || depthOf(t) <= depth) ENTRY.setRelease(tbl, 0L, j, entry);
+        }
+    }
+
+    /** Entries in [from, to) holding a rule no longer than {@code depth} (the deleted one) take {@code replacement}. */
+    private void replace(long from, long to, int replacement, int depth) {
+        for (long j = from; j < to; j++) {
+            int t = get(j);
+            if ((t & VALID) != 0 && depthOf(t) <= depth) ENTRY.setRelease(tbl, 0L, j, replacement);
+        }
     }
 
     /**
@@ -350,10 +306,10 @@ public final class Lpm implements AutoCloseable {
      * folds back into its tbl24 entry (published before the group is freed) and is freed.
      */
     private void recycle(int i24, int e24) {
-        int base = groupBase(e24);
+        long base = groupBase(e24 & NEXT_HOP_MASK);
         int first = get(base);
         if (first != 0 && depthOf(first) > MAX_DEPTH_TBL24) return;
-        for (int j = base + 1; j < base + TBL8_GROUP_NUM_ENTRIES; j++) {
+        for (long j = base + 1; j < base + TBL8_GROUP_NUM_ENTRIES; j++) {
             if (get(j) != first) return;
         }
         ENTRY.setRelease(tbl, 0L, (long) i24, first);
@@ -362,10 +318,7 @@ public final class Lpm implements AutoCloseable {
 
     /** {@code rte_lpm_delete_all}: removes every rule; lookups miss from then on. */
     public void deleteAll() {
-        rules.clear();
-        // One whole int at a time (a byte-wise fill could show a reader half an entry).
-        for (long i = 0; i < TBL24_NUM_ENTRIES; i++) ENTRY.setOpaque(tbl, 0L, i, 0);
-        resetFreeGroups();
+        clear();
     }
 
     /** {@code rte_lpm_is_rule_present}: whether rule {@code ip/depth} exists. */
@@ -377,77 +330,6 @@ public final class Lpm implements AutoCloseable {
     public int ruleNextHop(int ip, int depth) {
         checkDepth("isRulePresent", ip, depth);
         return rules.find(0, ip & depthMask(depth), depth);
-    }
-
-    /** Rules in the table. */
-    public int ruleCount() {
-        return rules.size();
-    }
-
-    /** The {@code maxRules} it was created with. */
-    public int maxRules() {
-        return rules.maxRules();
-    }
-
-    /** The {@code numberTbl8s} it was created with. */
-    public int numberTbl8s() {
-        return numberTbl8s;
-    }
-
-    /** tbl8 groups holding routes now. */
-    public int tbl8GroupsInUse() {
-        return numberTbl8s - freeTop;
-    }
-
-    public String name() {
-        return name;
-    }
-
-    /** Page size under the tables (2 MiB when on hugepages). */
-    public long pageSize() {
-        return zone.hugepageSize();
-    }
-
-    /** {@code rte_lpm_free}: returns the memory; any later use throws IllegalStateException. */
-    @Override
-    public void close() {
-        zone.free();
-    }
-
-    @Override
-    public String toString() {
-        return "Lpm[" + name + ", rules " + rules.size() + "/" + rules.maxRules() + ", tbl8 groups " + tbl8GroupsInUse()
-                + "/" + numberTbl8s + "]";
-    }
-
-    // ---------------------------------------------------------------- internals
-
-    private int tbl8Alloc() {
-        if (freeTop == 0) return -1;
-        int g = freeTbl8[--freeTop];
-        if (tbl8EverUsed.get(g)) {
-            REUSE_GEN.setOpaque(this, (int) REUSE_GEN.getOpaque(this) + 1);                 // R2
-            VarHandle.storeStoreFence();
-        }
-        tbl8EverUsed.set(g);
-        return g;
-    }
-
-    private void tbl8Free(int g) {
-        freeTbl8[freeTop++] = g;
-    }
-
-    private void resetFreeGroups() {
-        for (int g = 0; g < numberTbl8s; g++) freeTbl8[g] = numberTbl8s - 1 - g;
-        freeTop = numberTbl8s;
-    }
-
-    private int get(int i) {
-        return (int) ENTRY.get(tbl, 0L, (long) i);
-    }
-
-    private static int groupBase(int e24) {
-        return TBL24_NUM_ENTRIES + (e24 & NEXT_HOP_MASK) * TBL8_GROUP_NUM_ENTRIES;
     }
 
     static int routeEntry(int nextHop, int depth) {

@@ -1,11 +1,9 @@
 package org.jpdk.lpm;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
-import java.util.BitSet;
 import java.util.Objects;
 import org.jpdk.eal.Memzone;
 import org.jpdk.sys.Errno;
@@ -30,17 +28,15 @@ import org.jpdk.sys.Errno;
  *
  * <p>Memory, threads and ordering are as in {@link Lpm} (read its class comment): one writer and
  * any number of readers; new groups are filled, as copies of the entry they replace, before the
- * parent entry is published (release); readers load entries with acquire; a reader that went
- * through a group re-checks {@code reuseGen}, which the writer bumps before refilling a freed
- * group. A lookup therefore sees each concurrent update before or after, never a mix from a reused
- * group. Lookups allocate nothing. Addresses are 16 bytes in network order, in a {@code byte[]}
+ * parent entry is published (release); a lookup whose tbl24 entry is extended walks the levels
+ * with acquire loads between two reads of {@code reuseGen}, which the writer bumps before refilling
+ * a freed group, and starts again if it moved. A lookup therefore sees each concurrent update
+ * before or after, never a mix from a reused group. Lookups allocate nothing. Addresses are 16 bytes in network order, in a {@code byte[]}
  * or as two longs (the first eight bytes big-endian in {@code hi}, the last eight in {@code lo}).
  */
-public final class Lpm6 implements AutoCloseable {
+public final class Lpm6 extends LpmTables {
     /** RTE_LPM6_MAX_DEPTH. */
     public static final int MAX_DEPTH = 128;
-    /** RTE_LPM6_TBL24_NUM_ENTRIES, RTE_LPM6_TBL8_GROUP_NUM_ENTRIES. */
-    public static final int TBL24_NUM_ENTRIES = 1 << 24, TBL8_GROUP_NUM_ENTRIES = 256;
     /** RTE_LPM6_TBL8_MAX_NUM_GROUPS: a group number must fit the entry's 21-bit field. */
     public static final int MAX_TBL8_NUM_GROUPS = 1 << 21;
     /** Next hops are 21 bits, as in rte_lpm6. */
@@ -57,40 +53,11 @@ public final class Lpm6 implements AutoCloseable {
     /** Byte index (0..15) of the address each tbl8 level looks up: level 1 looks up byte 3. */
     private static final int FIRST_TBL8_BYTE = 3;
 
-    private static final VarHandle ENTRY = ValueLayout.JAVA_INT.arrayElementVarHandle();
     private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
-    private static final VarHandle REUSE_GEN;
-
-    static {
-        try {
-            REUSE_GEN = MethodHandles.lookup().findVarHandle(Lpm6.class, "reuseGen", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    private final String name;
-    private final Memzone zone;
-    private final MemorySegment tbl;
-    private final int numberTbl8s;
-    private final RuleTable rules;
-    private final int[] freeTbl8;
-    private int freeTop;
-    private final BitSet tbl8EverUsed;
     /** Entry positions of the path walked by add/delete: pathPos[0] in tbl24, pathPos[k] in the level-k group. */
     private final long[] pathPos = new long[16];
-    @SuppressWarnings("unused")
-    private int reuseGen;
-
-    private Lpm6(String name, Memzone zone, int maxRules, int numberTbl8s) {
-        this.name = name;
-        this.zone = zone;
-        this.tbl = zone.segment();
-        this.numberTbl8s = numberTbl8s;
-        this.rules = new RuleTable(maxRules);
-        this.freeTbl8 = new int[numberTbl8s];
-        this.tbl8EverUsed = new BitSet(numberTbl8s);
-        resetFreeGroups();
+    private Lpm6(String name, int socketId, int maxRules, int numberTbl8s) {
+        super("LPM6", name, socketId, maxRules, numberTbl8s, MAX_TBL8_NUM_GROUPS);
     }
 
     /**
@@ -100,18 +67,7 @@ public final class Lpm6 implements AutoCloseable {
      * or memory is short.
      */
     public static Lpm6 create(String name, int socketId, int maxRules, int numberTbl8s) {
-        if (name == null || name.isEmpty() || name.length() > MAX_NAME_LEN) {
-            throw new IllegalArgumentException("lpm6 create: name=" + (name == null ? "null" : "'" + name + "'")
-                    + ": must be 1.." + MAX_NAME_LEN + " characters");
-        }
-        String call = "lpm6 create(name=" + name + ")";
-        if (maxRules < 1) throw new IllegalArgumentException(call + ": maxRules=" + maxRules + ": must be >= 1");
-        if (numberTbl8s < 1 || numberTbl8s > MAX_TBL8_NUM_GROUPS) {
-            throw new IllegalArgumentException(call + ": numberTbl8s=" + numberTbl8s + ": must be 1.." + MAX_TBL8_NUM_GROUPS);
-        }
-        long bytes = 4L * (TBL24_NUM_ENTRIES + (long) numberTbl8s * TBL8_GROUP_NUM_ENTRIES);
-        Memzone zone = Memzone.reserve("LPM6_" + name, bytes, socketId, 64);
-        return new Lpm6(name, zone, maxRules, numberTbl8s);
+        return new Lpm6(name, socketId, maxRules, numberTbl8s);
     }
 
     // ---------------------------------------------------------------- lookups (any thread)
@@ -124,29 +80,26 @@ public final class Lpm6 implements AutoCloseable {
 
     /** The next hop for address (hi, lo), or {@link #MISS}. Allocates nothing. */
     public int lookup(long hi, long lo) {
-        int gen = (int) REUSE_GEN.getAcquire(this);
-        int e = (int) ENTRY.getAcquire(tbl, 0L, hi >>> 40);
-        if ((e & VALID_EXT) == VALID_EXT) return lookupTbl8(hi, lo, e, gen);
+        int e = (int) ENTRY.get(tbl, 0L, hi >>> 40);
+        if ((e & VALID_EXT) == VALID_EXT) e = resolveExt(hi, lo);
         return (e & VALID) != 0 ? e & NEXT_HOP_MASK : MISS;
     }
 
-    private int lookupTbl8(long hi, long lo, int e, int gen) {
+    /**
+     * The ordered lookup, for an address whose tbl24 entry was seen extended: reuseGen, then each
+     * level with acquire (pairs with the release that published the group), then reuseGen again
+     * behind a LoadLoad fence; again from the top if a group was refilled meanwhile.
+     */
+    private int resolveExt(long hi, long lo) {
         for (; ; ) {
-            e = walk(hi, lo, e);
-            VarHandle.loadLoadFence();
-            if ((int) REUSE_GEN.getOpaque(this) == gen) return (e & VALID) != 0 ? e & NEXT_HOP_MASK : MISS;
-            gen = (int) REUSE_GEN.getAcquire(this);
-            e = (int) ENTRY.getAcquire(tbl, 0L, hi >>> 40);
+            int gen = reuseGenAcquire();
+            int e = (int) ENTRY.getAcquire(tbl, 0L, hi >>> 40);
+            for (int b = FIRST_TBL8_BYTE; (e & VALID_EXT) == VALID_EXT; b++) {
+                long i = TBL24_NUM_ENTRIES + (long) (e & NEXT_HOP_MASK) * TBL8_GROUP_NUM_ENTRIES + byteAt(hi, lo, b);
+                e = (int) ENTRY.getAcquire(tbl, 0L, i);
+            }
+            if (reuseGenUnchanged(gen)) return e;
         }
-    }
-
-    /** Follows extended entries from {@code e} (read from tbl24) down to a route or a miss. */
-    private int walk(long hi, long lo, int e) {
-        for (int b = FIRST_TBL8_BYTE; (e & VALID_EXT) == VALID_EXT; b++) {
-            long i = TBL24_NUM_ENTRIES + (long) (e & NEXT_HOP_MASK) * TBL8_GROUP_NUM_ENTRIES + byteAt(hi, lo, b);
-            e = (int) ENTRY.getAcquire(tbl, 0L, i);
-        }
-        return e;
     }
 
     /**
@@ -157,21 +110,12 @@ public final class Lpm6 implements AutoCloseable {
     public void lookupBulk(byte[] ips, int[] nextHops, int n) {
         Objects.checkFromIndexSize(0, n, nextHops.length);
         Objects.checkFromIndexSize(0, 16L * n, ips.length);
-        for (; ; ) {
-            int gen = (int) REUSE_GEN.getAcquire(this);
-            boolean viaTbl8 = false;
-            for (int i = 0, off = 0; i < n; i++, off += 16) {
-                long hi = (long) LONG_BE.get(ips, off);
-                int e = (int) ENTRY.getAcquire(tbl, 0L, hi >>> 40);
-                if ((e & VALID_EXT) == VALID_EXT) {
-                    e = walk(hi, (long) LONG_BE.get(ips, off + 8), e);
-                    viaTbl8 = true;
-                }
-                nextHops[i] = (e & VALID) != 0 ? e & NEXT_HOP_MASK : MISS;
-            }
-            if (!viaTbl8) return;
-            VarHandle.loadLoadFence();
-            if ((int) REUSE_GEN.getOpaque(this) == gen) return;
+        MemorySegment t = tbl;
+        for (int i = 0, off = 0; i < n; i++, off += 16) {
+            long hi = (long) LONG_BE.get(ips, off);
+            int e = (int) ENTRY.get(t, 0L, hi >>> 40);
+            if ((e & VALID_EXT) == VALID_EXT) e = resolveExt(hi, (long) LONG_BE.get(ips, off + 8));
+            nextHops[i] = (e & VALID) != 0 ? e & NEXT_HOP_MASK : MISS;
         }
     }
 
@@ -196,7 +140,7 @@ public final class Lpm6 implements AutoCloseable {
         }
         long mh = hi & maskHi(depth), ml = lo & maskLo(depth);
         int level = levelOf(depth);
-        if (groupsNeeded(mh, ml, level) > freeTop) return -Errno.ENOSPC;
+        if (groupsNeeded(mh, ml, level) > tbl8FreeCount()) return -Errno.ENOSPC;
         int old = rules.put(mh, ml, depth, nextHop);
         if (old == -2) return -Errno.ENOSPC;
         // Walk down, giving each level without a group one: a copy of the entry it replaces, so
@@ -321,15 +265,13 @@ public final class Lpm6 implements AutoCloseable {
             if (get(p) != first) return false;
         }
         ENTRY.setRelease(tbl, 0L, parent, first);
-        freeTbl8[freeTop++] = pe & NEXT_HOP_MASK;
+        tbl8Free(pe & NEXT_HOP_MASK);
         return true;
     }
 
     /** {@code rte_lpm6_delete_all}: removes every rule; lookups miss from then on. */
     public void deleteAll() {
-        rules.clear();
-        for (long i = 0; i < TBL24_NUM_ENTRIES; i++) ENTRY.setOpaque(tbl, 0L, i, 0);
-        resetFreeGroups();
+        clear();
     }
 
     /** {@code rte_lpm6_is_rule_present}. */
@@ -344,58 +286,7 @@ public final class Lpm6 implements AutoCloseable {
         return rules.find(hi & maskHi(depth), lo & maskLo(depth), depth);
     }
 
-    public int ruleCount() {
-        return rules.size();
-    }
-
-    public int numberTbl8s() {
-        return numberTbl8s;
-    }
-
-    public int tbl8GroupsInUse() {
-        return numberTbl8s - freeTop;
-    }
-
-    public String name() {
-        return name;
-    }
-
-    /** {@code rte_lpm6_free}: returns the memory; any later use throws IllegalStateException. */
-    @Override
-    public void close() {
-        zone.free();
-    }
-
-    @Override
-    public String toString() {
-        return "Lpm6[" + name + ", rules " + rules.size() + "/" + rules.maxRules() + ", tbl8 groups " + tbl8GroupsInUse()
-                + "/" + numberTbl8s + "]";
-    }
-
     // ---------------------------------------------------------------- internals
-
-    private int tbl8Alloc() {
-        int g = freeTbl8[--freeTop];
-        if (tbl8EverUsed.get(g)) {
-            REUSE_GEN.setOpaque(this, (int) REUSE_GEN.getOpaque(this) + 1);
-            VarHandle.storeStoreFence();
-        }
-        tbl8EverUsed.set(g);
-        return g;
-    }
-
-    private void resetFreeGroups() {
-        for (int g = 0; g < numberTbl8s; g++) freeTbl8[g] = numberTbl8s - 1 - g;
-        freeTop = numberTbl8s;
-    }
-
-    private int get(long i) {
-        return (int) ENTRY.get(tbl, 0L, i);
-    }
-
-    private static long groupBase(int g) {
-        return TBL24_NUM_ENTRIES + (long) g * TBL8_GROUP_NUM_ENTRIES;
-    }
 
     private static long index24(long hi) {
         return hi >>> 40;

@@ -2,6 +2,8 @@ package org.jpdk.bench.lpm;
 
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import org.jpdk.eal.EalMemory;
+import org.jpdk.eal.MemoryOptions;
 import org.jpdk.eal.Memzone;
 import org.jpdk.lpm.Lpm;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -10,6 +12,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -21,13 +24,18 @@ import org.openjdk.jmh.annotations.TearDown;
  * random lookup addresses, batches of 4096 per invocation looked up singly, in bursts of 32
  * ({@code lookupBulk}) and four at a time ({@code lookupX4}). The addresses come from a 4 MiB
  * pool of random ones, a fresh batch per invocation, so (as with DPDK's fresh rte_rand() batch)
- * the tbl24 lines a batch needs are not left in cache by the previous one.
+ * the tbl24 lines a batch needs are not left in cache by the previous one. {@code pages=huge} is
+ * how jpdk runs (EAL memory on 2 MiB hugepages, as DPDK by default); {@code pages=nohuge} puts the
+ * tables on 4 KiB pages, as {@code dpdk-test --no-huge} does, for a like-for-like comparison.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class LpmPerf {
     static final int BATCH = 4096, BULK = 32, POOL = 1 << 20;
+
+    @Param({"huge", "nohuge"})
+    public String pages;
 
     Lpm lpm;
     final int[] pool = new int[POOL];
@@ -37,6 +45,7 @@ public class LpmPerf {
     @Setup(Level.Trial)
     public void setup() {
         PerfRoutes routes = PerfRoutes.generate(1);
+        if (pages.equals("nohuge")) EalMemory.init(MemoryOptions.defaults().withNoHuge(true));
         lpm = Lpm.create("bench_lpm_" + ProcessHandle.current().pid() % 100000, Memzone.SOCKET_ID_ANY, 2_000_000, 2048);
         int added = 0;
         for (int i = 0; i < routes.size(); i++) {
