@@ -1,0 +1,156 @@
+package org.jpdk.bench.hash;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.jpdk.hash.Hash;
+import org.jpdk.hash.HashFunction;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * hash_perf_autotest's setting in JMH: 16-byte keys (a little-endian counter, as DPDK's test
+ * makes them), a table of {@code entries} filled to 75%, lookups walking the shuffled key array
+ * so every lookup goes to a random bucket; misses use keys never added. Per key: lookup, bulk
+ * lookup of 16 (DPDK's BURST_SIZE) and 64, and add (a reset table filled with {@value #ADD_N} keys
+ * per invocation, as DPDK's timed_adds).
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+public class HashPerf {
+    static final int KEY_LEN = 16, ADD_N = 393216;
+
+    @Param({"524288", "1048576"})
+    int entries;
+
+    @Param({"JHASH", "CRC32C"})
+    String hash;
+
+    Hash table;
+    MemorySegment hits, misses;
+    int keys;
+    long cursor, missCursor;
+    final int[] positions = new int[64];
+    final long[] data = new long[64];
+
+    @Setup(Level.Trial)
+    public void setup() {
+        keys = entries / 4 * 3;
+        HashFunction f = hash.equals("JHASH") ? HashFunction.JHASH : HashFunction.CRC32C;
+        table = Hash.create("bench-hash-" + System.nanoTime() % 1_000_000_000, entries, KEY_LEN, f, 0, 0);
+        Arena arena = Arena.ofAuto();
+        hits = arena.allocate((long) keys * KEY_LEN, 64);
+        misses = arena.allocate((long) keys * KEY_LEN, 64);
+        long next = 0;
+        for (int i = 0; i < keys; ) if (put(hits, i, next++)) i++;           // skip keys that do not fit, as DPDK's test
+        for (int i = 0; i < keys; i++) {
+            misses.set(ValueLayout.JAVA_LONG, (long) i * KEY_LEN, i);
+            misses.set(ValueLayout.JAVA_LONG, (long) i * KEY_LEN + 8, 1L << 40);
+        }
+        shuffle(hits, keys);
+        table.reset();
+        fill(keys);
+    }
+
+    /** Writes counter value v as key i and adds it; false if the table refused it. */
+    private boolean put(MemorySegment seg, int i, long v) {
+        seg.set(ValueLayout.JAVA_LONG, (long) i * KEY_LEN, v);
+        seg.set(ValueLayout.JAVA_LONG, (long) i * KEY_LEN + 8, 0L);
+        return table.add(seg, (long) i * KEY_LEN, v) >= 0;
+    }
+
+    private static void shuffle(MemorySegment seg, int n) {
+        SplittableRandom r = new SplittableRandom(7);
+        for (int i = n - 1; i > 0; i--) {
+            int j = r.nextInt(i + 1);
+            long a0 = seg.get(ValueLayout.JAVA_LONG, (long) i * KEY_LEN), a1 = seg.get(ValueLayout.JAVA_LONG, (long) i * KEY_LEN + 8);
+            seg.set(ValueLayout.JAVA_LONG, (long) i * KEY_LEN, seg.get(ValueLayout.JAVA_LONG, (long) j * KEY_LEN));
+            seg.set(ValueLayout.JAVA_LONG, (long) i * KEY_LEN + 8, seg.get(ValueLayout.JAVA_LONG, (long) j * KEY_LEN + 8));
+            seg.set(ValueLayout.JAVA_LONG, (long) j * KEY_LEN, a0);
+            seg.set(ValueLayout.JAVA_LONG, (long) j * KEY_LEN + 8, a1);
+        }
+    }
+
+    private void fill(int n) {
+        for (int i = 0; i < n; i++) {
+            if (table.add(hits, (long) i * KEY_LEN, i) < 0) throw new IllegalStateException("key " + i + " did not fit again");
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        table.close();
+    }
+
+    private long nextHit(int n) {
+        long c = cursor;
+        cursor = c + n >= keys - 64 ? 0 : c + n;
+        return c * KEY_LEN;
+    }
+
+    private long nextMiss(int n) {
+        long c = missCursor;
+        missCursor = c + n >= keys - 64 ? 0 : c + n;
+        return c * KEY_LEN;
+    }
+
+    @Benchmark
+    public int lookupHit() {
+        return table.lookup(hits, nextHit(1));
+    }
+
+    @Benchmark
+    public int lookupMiss() {
+        return table.lookup(misses, nextMiss(1));
+    }
+
+    @Benchmark
+    public int lookupDataHit() {
+        return table.lookupData(hits, nextHit(1), data, 0);
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(16)
+    public long lookupBulk16Hit() {
+        return table.lookupBulk(hits, nextHit(16), KEY_LEN, 16, positions);
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(64)
+    public long lookupBulk64Hit() {
+        return table.lookupBulk(hits, nextHit(64), KEY_LEN, 64, positions);
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(64)
+    public long lookupBulk64Miss() {
+        return table.lookupBulk(misses, nextMiss(64), KEY_LEN, 64, positions);
+    }
+
+    /** Add: every invocation empties the table (not timed), then adds {@value #ADD_N} keys: 75% of 524288 entries, as DPDK's test. */
+    @State(Scope.Thread)
+    public static class Empty {
+        @Setup(Level.Invocation)
+        public void empty(HashPerf p) {
+            p.table.reset();
+        }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(ADD_N)
+    public void addAll(Empty e) {
+        fill(ADD_N);
+    }
+}
