@@ -24,7 +24,7 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * {@code ./jpdk bench hash [JMH args]}: our cuckoo hash (org.jpdk.bench.hash, JMH) beside DPDK's
  * {@code hash_perf_autotest} from {@code dpdk-test}, in the configuration both run: 16-byte keys,
  * 2^19 entries filled to 75%, jhash (the test's hash), lookups of present keys in random order,
- * single and in bursts of 16, and adds into an empty table. DPDK prints cycles per key; the TSC
+ * single and in bursts of 16, adds into an empty table and deletes of all those keys. DPDK prints cycles per key; the TSC
  * frequency from its EAL debug log turns them into ns. Only the first part of DPDK's test is
  * needed (no locks, keys in primary or secondary bucket, without data, hash computed in the call),
  * so it is stopped as soon as that table is printed (the whole test takes minutes more).
@@ -45,12 +45,15 @@ public final class HashBench {
         double add = ours.getOrDefault(d + "addAll", Double.NaN);
         double lookup = ours.getOrDefault(d + "lookupHit", Double.NaN);
         double bulk16 = ours.getOrDefault(d + "lookupBulk16Hit", Double.NaN);
+        double delete = ours.getOrDefault(d + "deleteAll", Double.NaN);
         Bench.line("hash_add_16B_jpdk", add, "ns/key");
         Bench.line("hash_add_16B_dpdk", dpdk.getOrDefault("Add", Double.NaN), "ns/key");
         Bench.line("hash_lookup_16B_jpdk", lookup, "ns/key");
         Bench.line("hash_lookup_16B_dpdk", dpdk.getOrDefault("Lookup", Double.NaN), "ns/key");
         Bench.line("hash_lookup_bulk16_16B_jpdk", bulk16, "ns/key");
         Bench.line("hash_lookup_bulk16_16B_dpdk", dpdk.getOrDefault("Lookup_bulk", Double.NaN), "ns/key");
+        Bench.line("hash_delete_16B_jpdk", delete, "ns/key");
+        Bench.line("hash_delete_16B_dpdk", dpdk.getOrDefault("Delete", Double.NaN), "ns/key");
         // Ours only: our default hash (CRC32C), misses, bursts of 64, a 1M-entry table, the hash functions.
         for (Map.Entry<String, Double> e : ours.entrySet()) {
             String k = e.getKey();
@@ -65,6 +68,7 @@ public final class HashBench {
         Bench.ratio("hash_add_16B_jpdk_vs_dpdk", add, dpdk.getOrDefault("Add", Double.NaN));
         Bench.ratio("hash_lookup_16B_jpdk_vs_dpdk", lookup, dpdk.getOrDefault("Lookup", Double.NaN));
         Bench.ratio("hash_lookup_bulk16_16B_jpdk_vs_dpdk", bulk16, dpdk.getOrDefault("Lookup_bulk", Double.NaN));
+        Bench.ratio("hash_delete_16B_jpdk_vs_dpdk", delete, dpdk.getOrDefault("Delete", Double.NaN));
     }
 
     /** Scores keyed "entries=E hash=H method" (HashPerf) or "keyLen=K method" (HashFunctionPerf). */

@@ -21,7 +21,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * With {@link #F_EXT_TABLE}, a key that still does not fit goes into a chain of extendable
  * buckets hanging off its alternative bucket, so a table never refuses a key while its key store
  * has room; without it, {@link #ENOSPC} is possible before the table holds {@code entries} keys
- * (cuckoo tables fill to about 95%).
+ * (cuckoo tables fill to about 95%). Unlike DPDK, a delete does not compact a chain by moving its
+ * last entry into the hole; an extendable bucket goes back to the free list as soon as it is
+ * empty, wherever it is in the chain.
  *
  * <p><b>Concurrency</b> (DPDK's {@code RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF}, always on): one
  * writer thread at a time calls {@code add}, {@code delete}, {@link #freeKeyWithPosition},

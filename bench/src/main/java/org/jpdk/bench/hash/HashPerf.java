@@ -23,8 +23,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * hash_perf_autotest's setting in JMH: 16-byte keys (a little-endian counter, as DPDK's test
  * makes them), a table of {@code entries} filled to 75%, lookups walking the shuffled key array
  * so every lookup goes to a random bucket; misses use keys never added. Per key: lookup, bulk
- * lookup of 16 (DPDK's BURST_SIZE) and 64, and add (a reset table filled with {@value #ADD_N} keys
- * per invocation, as DPDK's timed_adds).
+ * lookup of 16 (DPDK's BURST_SIZE) and 64, add (a reset table filled with {@value #ADD_N} keys
+ * per invocation, as DPDK's timed_adds) and delete (all of them again).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -48,7 +48,12 @@ public class HashPerf {
     @Setup(Level.Trial)
     public void setup() {
         keys = entries / 4 * 3;
-        HashFunction f = hash.equals("JHASH") ? HashFunction.JHASH : HashFunction.CRC32C;
+        HashFunction f = switch (hash) {
+            case "JHASH" -> HashFunction.JHASH;
+            case "CRC32C" -> HashFunction.CRC32C;
+            case "MIX" -> HashPerf::mix;
+            default -> throw new IllegalArgumentException("hash: " + hash + " must be JHASH, CRC32C or MIX");
+        };
         table = Hash.create("bench-hash-" + System.nanoTime() % 1_000_000_000, entries, KEY_LEN, f, 0, 0);
         Arena arena = Arena.ofAuto();
         hits = arena.allocate((long) keys * KEY_LEN, 64);
@@ -62,6 +67,16 @@ public class HashPerf {
         shuffle(hits, keys);
         table.reset();
         fill(keys);
+    }
+
+    /** A custom hash for 16-byte keys (two multiply-xorshift rounds): what hashing costs against the table walk. */
+    static int mix(MemorySegment key, long off, int len, int seed) {
+        long a = key.get(ValueLayout.JAVA_LONG_UNALIGNED, off) * 0x9E3779B97F4A7C15L;
+        long b = (key.get(ValueLayout.JAVA_LONG_UNALIGNED, off + 8) ^ seed) * 0xC2B2AE3D27D4EB4FL;
+        long x = a ^ Long.rotateLeft(b, 31);
+        x ^= x >>> 29;
+        x *= 0x94D049BB133111EBL;
+        return (int) (x ^ x >>> 32);
     }
 
     /** Writes counter value v as key i and adds it; false if the table refused it. */
@@ -152,5 +167,23 @@ public class HashPerf {
     @OperationsPerInvocation(ADD_N)
     public void addAll(Empty e) {
         fill(ADD_N);
+    }
+
+    /** Delete: every invocation refills the table with {@value #ADD_N} keys (not timed), then deletes them all. */
+    @State(Scope.Thread)
+    public static class Full {
+        @Setup(Level.Invocation)
+        public void refill(HashPerf p) {
+            p.table.reset();
+            p.fill(ADD_N);
+        }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(ADD_N)
+    public int deleteAll(Full f) {
+        int sum = 0;
+        for (int i = 0; i < ADD_N; i++) sum += table.delete(hits, (long) i * KEY_LEN);
+        return sum;
     }
 }
