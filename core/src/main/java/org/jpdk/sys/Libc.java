@@ -17,7 +17,14 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * The libc calls jpdk needs, through FFM downcalls. Each handle is a static final created once;
  * calls that can fail capture {@code errno} and throw {@link LinuxException} naming the call and
- * the object. None of these is on a per-packet path: control-plane calls only.
+ * the object. The data-path calls (read, write, send, recv, poll, epoll) return {@code -errno}
+ * instead of throwing.
+ *
+ * <p>Allocation: a downcall that captures errno allocates a 40-byte segment per call until C2 has
+ * compiled and inlined the caller, after which escape analysis removes it (measured on JDK 25:
+ * 0 bytes per call after about 100k calls on an idle machine, later on a loaded one). Paths that
+ * must not allocate even while warming up use the no-capture variants ({@link #sendNoErrno}, and
+ * ethdev's InterruptCalls) and ask for errno only after a failure.
  */
 public final class Libc {
     public static final int PROT_READ = 0x1, PROT_WRITE = 0x2;
