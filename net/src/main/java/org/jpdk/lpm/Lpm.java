@@ -23,13 +23,15 @@ import org.jpdk.sys.Errno;
  * one /≤24 route (or all invalid) folds back into its tbl24 entry and the group is recycled.
  *
  * <p>Memory: tbl24 (64 MiB) and the tbl8 groups sit in one {@link Memzone}, so on 2 MiB hugepages
- * when the EAL has them, as DPDK puts them. Measured on the 2-core development machine (random
- * lookups over a full 64 MiB tbl24, 4096 per batch, interleaved in one process, under load from
- * other builds): hugepage memzone 26-46 ns per lookup, {@code int[]} on the Java heap 44-81 ns,
- * 4 KiB-page off-heap 41-123 ns; the heap array matched the hugepages only with
- * {@code -XX:+UseTransparentHugePages}, a flag a library cannot rely on. A random lookup misses the
- * TLB on 4 KiB pages (16,384 pages against some 1,500 TLB entries) and hits it on 2 MiB pages (32
- * pages). {@code bench/.../lpm/Tbl24MemoryPerf} repeats the measurement under JMH.
+ * when the EAL has them, as DPDK puts them, rather than in an {@code int[]} on the Java heap.
+ * Measured on the 2-core development machine with {@code bench/.../lpm/Tbl24MemoryPerf} (random
+ * reads of a 64 MiB table, 4096 independent addresses per batch; other builds were running, so
+ * figures vary 2x between runs): in the two quieter runs, hugepage memzone 4.5 and 7.9 ns per read,
+ * heap {@code int[]} 7.9 and 11.0 ns, 4 KiB-page native memory 7.9 and 11.3 ns (one run under heavy
+ * load had 4 KiB pages ahead: 17.6 against 20.8 ns, heap 31.2); whole lookups ({@code LpmPerf}) 14.1 ns single and 4.4 ns in bursts of 32 on hugepages against
+ * 19.0 and 7.1 ns on 4 KiB pages. A random read misses the TLB on 4 KiB pages (16,384 pages against
+ * some 1,500 TLB entries) and hits it on 2 MiB pages (32 pages); the heap array only matches the
+ * hugepages with {@code -XX:+UseTransparentHugePages}, a flag a library cannot rely on.
  *
  * <p>Threads: one writer ({@code add}, {@code delete}, {@code deleteAll}; callers serialise
  * writers, as with DPDK) and any number of concurrent readers. A lookup returns, for its address,

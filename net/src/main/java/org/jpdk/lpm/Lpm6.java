@@ -159,12 +159,7 @@ public final class Lpm6 extends LpmTables {
             pos = groupBase(e & NEXT_HOP_MASK) + byteAt(mh, ml, FIRST_TBL8_BYTE + k - 1);
         }
         int entry = nextHop | VALID | depth << DEPTH_SHIFT;
-        long end = pos + (1L << (levelBits(level) - depth));
-        for (long p = pos; p < end; p++) {
-            int e = get(p);
-            if ((e & VALID_EXT) == VALID_EXT) overwrite(e & NEXT_HOP_MASK, entry, depth);
-            else if ((e & VALID) == 0 || depthOf(e) <= depth) ENTRY.setRelease(tbl, 0L, p, entry);
-        }
+        overwrite(pos, pos + (1L << (levelBits(level) - depth)), entry, depth);
         return 0;
     }
 
@@ -179,13 +174,19 @@ public final class Lpm6 extends LpmTables {
         return 0;
     }
 
-    /** Gives {@code entry} to every entry of group {@code g}'s subtree whose rule is at most {@code depth} long. */
-    private void overwrite(int g, int entry, int depth) {
-        long base = groupBase(g);
-        for (long p = base; p < base + TBL8_GROUP_NUM_ENTRIES; p++) {
+    /**
+     * Gives {@code entry} to every entry in [from, to), and in the subtrees below them, that is
+     * invalid or holds a rule at most {@code depth} long.
+     */
+    private void overwrite(long from, long to, int entry, int depth) {
+        for (long p = from; p < to; p++) {
             int e = get(p);
-            if ((e & VALID_EXT) == VALID_EXT) overwrite(e & NEXT_HOP_MASK, entry, depth);
-            else if ((e & VALID) == 0 || depthOf(e) <= depth) ENTRY.setRelease(tbl, 0L, p, entry);
+            if ((e & VALID_EXT) == VALID_EXT) {
+                long base = groupBase(e & NEXT_HOP_MASK);
+                overwrite(base, base + TBL8_GROUP_NUM_ENTRIES, entry, depth);
+            } else if ((e & VALID) == 0 || depthOf(e) <= depth) {
+                ENTRY.setRelease(tbl, 0L, p, entry);
+            }
         }
     }
 
@@ -220,29 +221,24 @@ public final class Lpm6 extends LpmTables {
             pos = groupBase(e & NEXT_HOP_MASK) + byteAt(mh, ml, FIRST_TBL8_BYTE + k - 1);
             pathPos[k] = pos;
         }
-        long end = pos + (1L << (levelBits(level) - depth));
-        for (long p = pos; p < end; p++) {
-            int e = get(p);
-            if ((e & VALID_EXT) == VALID_EXT) {
-                replace(e & NEXT_HOP_MASK, level + 1, replacement, depth);
-                recycle(p, level + 1);
-            } else if ((e & VALID) != 0 && depthOf(e) <= depth) {
-                ENTRY.setRelease(tbl, 0L, p, replacement);
-            }
-        }
+        replace(pos, pos + (1L << (levelBits(level) - depth)), level, replacement, depth);
         for (int k = level; k >= 1; k--) {
             if (!recycle(pathPos[k - 1], k)) break;
         }
         return 0;
     }
 
-    /** The delete's counterpart of {@link #overwrite}: entries of rules at most {@code depth} long take {@code replacement}. */
-    private void replace(int g, int level, int replacement, int depth) {
-        long base = groupBase(g);
-        for (long p = base; p < base + TBL8_GROUP_NUM_ENTRIES; p++) {
+    /**
+     * The delete's counterpart of {@link #overwrite}: in entries [from, to) of a level-{@code level}
+     * table and the subtrees below them, entries of rules at most {@code depth} long take
+     * {@code replacement}; subtree groups that end up as one route fold away.
+     */
+    private void replace(long from, long to, int level, int replacement, int depth) {
+        for (long p = from; p < to; p++) {
             int e = get(p);
             if ((e & VALID_EXT) == VALID_EXT) {
-                replace(e & NEXT_HOP_MASK, level + 1, replacement, depth);
+                long base = groupBase(e & NEXT_HOP_MASK);
+                replace(base, base + TBL8_GROUP_NUM_ENTRIES, level + 1, replacement, depth);
                 recycle(p, level + 1);
             } else if ((e & VALID) != 0 && depthOf(e) <= depth) {
                 ENTRY.setRelease(tbl, 0L, p, replacement);

@@ -13,8 +13,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.jpdk.lpm.LpmTest.assertOneLine;
 import static org.junit.jupiter.api.Assertions.*;
@@ -229,42 +227,22 @@ class Lpm6Test {
         lpm = Lpm6.create("t6_conc", -1, 1000, 24);
         long base = 0x20010db800000000L;
         lpm.add(base, 0, 32, 1);
-        long deadline = System.nanoTime() + 1_500_000_000L;
-        AtomicBoolean stop = new AtomicBoolean();
-        AtomicReference<String> bad = new AtomicReference<>();
-        long[] checks = new long[1];
-        Thread reader = Thread.ofPlatform().name("lpm6-reader").start(() -> {
-            SplittableRandom rnd = new SplittableRandom(7);
-            while (!stop.get() && bad.get() == null) {
-                int t = rnd.nextInt(32);
-                long hi = base | (long) t << 24 | (rnd.nextBoolean() ? 0 : rnd.nextInt(2));
-                long lo = rnd.nextBoolean() ? 1 : rnd.nextInt(4);
-                int nh = lpm.lookup(hi, lo);
-                boolean exact64 = (hi & 0xFFFFFF) == 0, exact128 = exact64 && lo == 1;
-                if (!(nh == 1 || nh == 1000 + t || (nh == 2000 + t && exact64) || (nh == 3000 + t && exact128))) {
-                    bad.compareAndSet(null, Lpm6.toString(hi, lo) + " -> " + nh);
-                }
-                checks[0]++;
-            }
+        ReaderWriterRun.run(1500, rnd -> {
+            int t = rnd.nextInt(32), kind = rnd.nextInt(3);
+            long hi = base | (long) t << 24;
+            int depth = kind == 0 ? 40 : kind == 1 ? 64 : 128;
+            long lo = kind == 2 ? 1 : 0;
+            if (lpm.ruleNextHop(hi, lo, depth) >= 0) lpm.delete(hi, lo, depth);
+            else lpm.add(hi, lo, depth, (kind + 1) * 1000 + t);
+            return null;
+        }, rnd -> {
+            int t = rnd.nextInt(32);
+            long hi = base | (long) t << 24 | (rnd.nextBoolean() ? 0 : rnd.nextInt(2));
+            long lo = rnd.nextBoolean() ? 1 : rnd.nextInt(4);
+            int nh = lpm.lookup(hi, lo);
+            boolean exact64 = (hi & 0xFFFFFF) == 0, exact128 = exact64 && lo == 1;
+            boolean ok = nh == 1 || nh == 1000 + t || (nh == 2000 + t && exact64) || (nh == 3000 + t && exact128);
+            return ok ? null : Lpm6.toString(hi, lo) + " -> " + nh;
         });
-        SplittableRandom rnd = new SplittableRandom(8);
-        long ops = 0;
-        try {
-            while (System.nanoTime() < deadline && bad.get() == null) {
-                int t = rnd.nextInt(32), kind = rnd.nextInt(3);
-                long hi = base | (long) t << 24;
-                int depth = kind == 0 ? 40 : kind == 1 ? 64 : 128;
-                long lo = kind == 2 ? 1 : 0;
-                if (lpm.ruleNextHop(hi, lo, depth) >= 0) lpm.delete(hi, lo, depth);
-                else lpm.add(hi, lo, depth, (kind + 1) * 1000 + t);
-                ops++;
-            }
-        } finally {
-            stop.set(true);
-            reader.join(5000);
-        }
-        assertFalse(reader.isAlive(), "reader did not stop");
-        assertNull(bad.get(), "reader saw a next hop no rule gave that address");
-        assertTrue(ops > 1000 && checks[0] > 1000, "ops " + ops + ", checks " + checks[0]);
     }
 }

@@ -311,44 +311,26 @@ class LpmTest {
     void concurrentReaderSeesOldOrNewRouteNeverGarbage() throws Exception {
         lpm = Lpm.create("t_conc", -1, 1000, 6);
         lpm.add(0x0A000000, 8, 1);
-        long deadline = System.nanoTime() + 1_500_000_000L;
-        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-        java.util.concurrent.atomic.AtomicReference<String> bad = new java.util.concurrent.atomic.AtomicReference<>();
-        long[] checks = new long[1];
-        Thread reader = Thread.ofPlatform().name("lpm-reader").start(() -> {
-            SplittableRandom rnd = new SplittableRandom(7);
-            int[] ips = new int[32], hops = new int[32];
-            while (!stop.get() && bad.get() == null) {
-                for (int i = 0; i < 32; i++) ips[i] = 0x0A000000 | rnd.nextInt(64) << 8 | rnd.nextInt(256);
-                lpm.lookupBulk(ips, hops, 32);
-                for (int i = 0; i < 32; i++) {
-                    int single = lpm.lookup(ips[i]);
-                    if (!allowed(ips[i], single) || (hops[i] & Lpm.LOOKUP_SUCCESS) == 0
-                            || !allowed(ips[i], hops[i] & Lpm.MAX_NEXT_HOP)) {
-                        bad.compareAndSet(null, Lpm.toString(ips[i]) + " -> " + single + " / bulk " + Integer.toHexString(hops[i]));
-                    }
+        int[] ips = new int[32], hops = new int[32];
+        ReaderWriterRun.run(1500, rnd -> {
+            int t = rnd.nextInt(64), kind = rnd.nextInt(3);
+            int ip = 0x0A000000 | t << 8 | (kind == 0 ? 0 : kind == 1 ? 64 : 77);
+            int depth = kind == 0 ? 24 : kind == 1 ? 26 : 32;
+            if (lpm.isRulePresent(ip, depth)) lpm.delete(ip, depth);
+            else lpm.add(ip, depth, (kind + 1) * 1000 + t); // -ENOSPC now and then: fine
+            return null;
+        }, rnd -> {
+            for (int i = 0; i < 32; i++) ips[i] = 0x0A000000 | rnd.nextInt(64) << 8 | rnd.nextInt(256);
+            lpm.lookupBulk(ips, hops, 32);
+            for (int i = 0; i < 32; i++) {
+                int single = lpm.lookup(ips[i]);
+                if (!allowed(ips[i], single) || (hops[i] & Lpm.LOOKUP_SUCCESS) == 0
+                        || !allowed(ips[i], hops[i] & Lpm.MAX_NEXT_HOP)) {
+                    return Lpm.toString(ips[i]) + " -> " + single + " / bulk " + Integer.toHexString(hops[i]);
                 }
-                checks[0] += 32;
             }
+            return null;
         });
-        SplittableRandom rnd = new SplittableRandom(8);
-        long ops = 0;
-        try {
-            while (System.nanoTime() < deadline && bad.get() == null) {
-                int t = rnd.nextInt(64), kind = rnd.nextInt(3);
-                int ip = 0x0A000000 | t << 8 | (kind == 0 ? 0 : kind == 1 ? 64 : 77);
-                int depth = kind == 0 ? 24 : kind == 1 ? 26 : 32;
-                if (lpm.isRulePresent(ip, depth)) lpm.delete(ip, depth);
-                else lpm.add(ip, depth, (kind + 1) * 1000 + t); // -ENOSPC now and then: fine
-                ops++;
-            }
-        } finally {
-            stop.set(true);
-            reader.join(5000);
-        }
-        assertFalse(reader.isAlive(), "reader did not stop");
-        assertNull(bad.get(), "reader saw a next hop no rule gave that address");
-        assertTrue(ops > 1000 && checks[0] > 1000, "ops " + ops + ", checks " + checks[0]);
     }
 
     private static boolean allowed(int ip, int nh) {

@@ -77,7 +77,9 @@ public class LpmPerf {
     @OperationsPerInvocation(BATCH)
     public int single() {
         int b = batch(), sum = 0;
-        for (int i = b; i < b + BATCH; i++) sum += lpm.lookup(pool[i]);
+        Lpm l = lpm;
+        int[] ips = pool;
+        for (int i = b; i < b + BATCH; i++) sum += l.lookup(ips[i]);
         return sum;
     }
 
@@ -85,9 +87,10 @@ public class LpmPerf {
     @OperationsPerInvocation(BATCH)
     public int bulk32() {
         int b = batch(), sum = 0;
+        Lpm l = lpm;
         int[] ips = pool, h = hops;
         for (int i = b; i < b + BATCH; i += BULK) {
-            lpm.lookupBulk(ips, i, h, BULK);
+            l.lookupBulk(ips, i, h, BULK);
             sum += h[0];
         }
         return sum;
@@ -97,9 +100,10 @@ public class LpmPerf {
     @OperationsPerInvocation(BATCH)
     public int x4() {
         int b = batch(), sum = 0;
-        int[] h = hops;
+        Lpm l = lpm;
+        int[] ips = pool, h = hops;
         for (int i = b; i < b + BATCH; i += 4) {
-            lpm.lookupX4(pool, i, h, 0, -1);
+            l.lookupX4(ips, i, h, 0, -1);
             sum += h[0];
         }
         return sum;
