@@ -14,6 +14,7 @@ public final class Launcher {
             "exception_path", "org.jpdk.app.exceptionpath.ExceptionPath",
             "helloworld", "org.jpdk.app.helloworld.HelloWorld",
             "l2fwd", "org.jpdk.app.l2fwd.L2fwd",
+            "l3fwd", "org.jpdk.app.l3fwd.L3fwd",
             "pktgen", "org.jpdk.app.pktgen.Pktgen",
             "pipeline", "org.jpdk.app.pipeline.Pipeline",
             "testpmd", "org.jpdk.app.testpmd.TestPmd"));

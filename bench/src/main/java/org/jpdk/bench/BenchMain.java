@@ -10,7 +10,7 @@ import java.util.Map;
  * Each prints {@code BENCH <name> <value> <unit>} lines, ours and the peers', then the ratios.
  */
 public final class BenchMain {
-    static final List<String> NAMES = List.of("ring", "mempool", "fwd", "afpacket", "net", "hash");
+    static final List<String> NAMES = List.of("ring", "mempool", "fwd", "afpacket", "net", "lpm", "hash", "l3fwd");
     /** Names whose class is not simply the name capitalised. */
     private static final Map<String, String> CLASS_NAMES = Map.of("afpacket", "AfPacket");
 
