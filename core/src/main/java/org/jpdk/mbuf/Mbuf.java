@@ -244,7 +244,9 @@ public final class Mbuf {
 
     /**
      * Makes this a fresh single-segment packet with no data and default headroom
-     * (rte_pktmbuf_reset); keeps the buffer it is attached to.
+     * (rte_pktmbuf_reset); keeps the buffer it is attached to. As DPDK's, it leaves {@link #rssHash}
+     * and {@link #timestamp} alone: they are valid only with {@link #F_RX_RSS_HASH} and
+     * {@link #F_RX_TIMESTAMP}, which it clears (every store here is paid per received packet).
      */
     public void reset() {
         next = null;
@@ -255,12 +257,10 @@ public final class Mbuf {
         port = PORT_INVALID;
         olFlags &= F_INDIRECT;
         packetType = 0;
-        rssHash = 0;
         vlanTci = 0;
         vlanTciOuter = 0;
         l2Len = l3Len = l4Len = 0;
         outerL2Len = outerL3Len = 0;
-        timestamp = 0;
         userData = 0;
     }
 
