@@ -101,7 +101,11 @@ public final class Eal implements AutoCloseable {
         }
         for (int s : config.serviceLcores()) services.add(s, cpus[s]);
         initMemory();
-        Runtime.getRuntime().addShutdownHook(signalHook);
+        try {
+            Runtime.getRuntime().addShutdownHook(signalHook);
+        } catch (IllegalStateException e) { // the JVM began shutting down during init
+            throw new IllegalStateException("EAL init interrupted: a signal (SIGINT/SIGTERM) arrived while starting");
+        }
         initSubsystems();
         Log.EAL.log(Log.DEBUG, "main lcore %d, workers %s, service lcores %s", config.mainLcore(),
                 EalArgs.join(config.workers()), EalArgs.join(config.serviceLcores()));
