@@ -1,12 +1,10 @@
 package org.jpdk.app.l3fwd;
 
+import org.jpdk.app.AppMain;
 import org.jpdk.eal.Eal;
-import org.jpdk.eal.EalArgumentException;
 import org.jpdk.eal.LcoreException;
-import org.jpdk.eal.MemoryException;
 import org.jpdk.ethdev.DevInfo;
 import org.jpdk.ethdev.EthDev;
-import org.jpdk.ethdev.EthDevException;
 import org.jpdk.ethdev.MacAddr;
 import org.jpdk.ethdev.PortConf;
 import org.jpdk.hash.FlowKey;
@@ -19,7 +17,6 @@ import org.jpdk.net.Ether;
 import org.jpdk.net.Ipv4;
 import org.jpdk.net.Ipv6;
 import org.jpdk.net.PacketType;
-import org.jpdk.sys.LinuxException;
 
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -33,8 +30,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.TreeMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -587,62 +582,8 @@ public final class L3fwd {
 
     /** Runs l3fwd; returns the exit code. A user mistake is one line on {@code err} and 1. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        int dd = Arrays.asList(args).indexOf("--");
-        Options opt;
-        try {
-            opt = Options.parse(dd < 0 ? List.of() : Arrays.asList(args).subList(dd + 1, args.length));
-        } catch (IllegalArgumentException e) {
-            err.println("l3fwd: " + e.getMessage());
-            return 1;
-        }
-        if (opt.help) {
-            out.print(Options.usage());
-            return 0;
-        }
-        // SIGINT/SIGTERM run the JVM's shutdown hooks, then it halts: hold it until the summary is out.
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread hold = new Thread(() -> {
-            try {
-                finished.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "l3fwd-exit");
-        Runtime.getRuntime().addShutdownHook(hold);
-        Eal eal = null;
-        int rc;
-        try {
-            eal = Eal.init(args);
-            rc = new L3fwd(eal, opt, out).runApp();
-        } catch (EalArgumentException e) {
-            if (e.helpRequested()) {
-                out.print(Options.usage() + "EAL options:\n" + e.getMessage());
-                rc = 0;
-            } else {
-                err.println((eal == null ? "EAL: error: " : "l3fwd: ") + e.getMessage());
-                rc = 1;
-            }
-        } catch (IllegalArgumentException | IllegalStateException | MemoryException | LinuxException | EthDevException
-                 | LcoreException e) {
-            err.println((eal == null ? "EAL: error: " : "l3fwd: ") + e.getMessage());
-            rc = 1;
-        } finally {
-            out.flush();
-        }
-        try {
-            if (eal != null) eal.close();
-        } catch (RuntimeException e) {
-            err.println("EAL: error: " + e.getMessage());
-            rc = 1;
-        } finally {
-            finished.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hold);
-            } catch (IllegalStateException e) {
-                // shutting down already: the hook is running and has just been released
-            }
-        }
-        return rc;
+        return AppMain.run("l3fwd", args, out, err, Options::parse, o -> o.help, Options::usage,
+                (eal, opt) -> new L3fwd(eal, opt, out).runApp());
     }
 
     private int runApp() {

@@ -1,18 +1,15 @@
 package org.jpdk.app.pipeline;
 
+import org.jpdk.app.AppMain;
 import org.jpdk.eal.Eal;
-import org.jpdk.eal.EalArgumentException;
 import org.jpdk.eal.LcoreException;
-import org.jpdk.eal.MemoryException;
 import org.jpdk.ethdev.EthDev;
-import org.jpdk.ethdev.EthDevException;
 import org.jpdk.ethdev.PortConf;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
 import org.jpdk.net.Ether;
 import org.jpdk.net.Ipv4;
 import org.jpdk.ring.Ring;
-import org.jpdk.sys.LinuxException;
 
 import java.io.PrintStream;
 import java.lang.invoke.MethodHandles;
@@ -21,8 +18,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The two ways to spread packet work over cores, side by side, with the same work:
@@ -416,61 +411,8 @@ public final class Pipeline {
 
     /** Runs the app; returns the exit code. A user mistake is one line on {@code err} and 1. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        int dd = Arrays.asList(args).indexOf("--");
-        Options opt;
-        try {
-            opt = Options.parse(dd < 0 ? List.of() : Arrays.asList(args).subList(dd + 1, args.length));
-        } catch (IllegalArgumentException e) {
-            err.println("pipeline: " + e.getMessage());
-            return 1;
-        }
-        if (opt.help) {
-            out.print(Options.usage());
-            return 0;
-        }
-        CountDownLatch finished = new CountDownLatch(1); // holds the JVM's exit on a signal until the summary is out
-        Thread hold = new Thread(() -> {
-            try {
-                finished.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "pipeline-exit");
-        Runtime.getRuntime().addShutdownHook(hold);
-        Eal eal = null;
-        int rc;
-        try {
-            eal = Eal.init(args);
-            rc = new Pipeline(eal, opt, out).runApp();
-        } catch (EalArgumentException e) {
-            if (e.helpRequested()) {
-                out.print(Options.usage() + "EAL options:\n" + e.getMessage());
-                rc = 0;
-            } else {
-                err.println((eal == null ? "EAL: error: " : "pipeline: ") + e.getMessage());
-                rc = 1;
-            }
-        } catch (IllegalArgumentException | IllegalStateException | MemoryException | LinuxException | EthDevException
-                 | LcoreException e) {
-            err.println((eal == null ? "EAL: error: " : "pipeline: ") + e.getMessage());
-            rc = 1;
-        } finally {
-            out.flush();
-        }
-        try {
-            if (eal != null) eal.close();
-        } catch (RuntimeException e) {
-            err.println("EAL: error: " + e.getMessage());
-            rc = 1;
-        } finally {
-            finished.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hold);
-            } catch (IllegalStateException e) {
-                // shutting down already: the hook is running and has just been released
-            }
-        }
-        return rc;
+        return AppMain.run("pipeline", args, out, err, Options::parse, o -> o.help, Options::usage,
+                (eal, opt) -> new Pipeline(eal, opt, out).runApp());
     }
 
     private int runApp() {

@@ -1,15 +1,12 @@
 package org.jpdk.app.pktgen;
 
+import org.jpdk.app.AppMain;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
-import org.jpdk.drivers.net.pcap.PcapException;
 import org.jpdk.drivers.net.pcap.PcapReader;
 import org.jpdk.eal.Eal;
-import org.jpdk.eal.EalArgumentException;
 import org.jpdk.eal.LcoreException;
-import org.jpdk.eal.MemoryException;
 import org.jpdk.ethdev.EthDev;
-import org.jpdk.ethdev.EthDevException;
 import org.jpdk.ethdev.LinkStatus;
 import org.jpdk.ethdev.MacAddr;
 import org.jpdk.ethdev.PortConf;
@@ -19,7 +16,6 @@ import org.jpdk.net.Checksum;
 import org.jpdk.net.Ether;
 import org.jpdk.net.Ipv4;
 import org.jpdk.net.Udp;
-import org.jpdk.sys.LinuxException;
 
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -33,8 +29,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A packet generator on jpdk, in the spirit of pktgen-dpdk and MoonGen:
@@ -703,61 +697,8 @@ public final class Pktgen {
 
     /** Runs pktgen; returns the exit code. A user mistake is one line on {@code err} and 1. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        int dd = Arrays.asList(args).indexOf("--");
-        Options opt;
-        try {
-            opt = Options.parse(dd < 0 ? List.of() : Arrays.asList(args).subList(dd + 1, args.length));
-        } catch (IllegalArgumentException e) {
-            err.println("pktgen: " + e.getMessage());
-            return 1;
-        }
-        if (opt.help) {
-            out.print(Options.usage());
-            return 0;
-        }
-        CountDownLatch finished = new CountDownLatch(1); // holds the JVM's exit on a signal until the summary is out
-        Thread hold = new Thread(() -> {
-            try {
-                finished.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "pktgen-exit");
-        Runtime.getRuntime().addShutdownHook(hold);
-        Eal eal = null;
-        int rc;
-        try {
-            eal = Eal.init(args);
-            rc = new Pktgen(eal, opt, out).runApp();
-        } catch (EalArgumentException e) {
-            if (e.helpRequested()) {
-                out.print(Options.usage() + "EAL options:\n" + e.getMessage());
-                rc = 0;
-            } else {
-                err.println((eal == null ? "EAL: error: " : "pktgen: ") + e.getMessage());
-                rc = 1;
-            }
-        } catch (IllegalArgumentException | IllegalStateException | MemoryException | LinuxException | EthDevException
-                 | PcapException | LcoreException e) {
-            err.println((eal == null ? "EAL: error: " : "pktgen: ") + e.getMessage());
-            rc = 1;
-        } finally {
-            out.flush();
-        }
-        try {
-            if (eal != null) eal.close();
-        } catch (RuntimeException e) {
-            err.println("EAL: error: " + e.getMessage());
-            rc = 1;
-        } finally {
-            finished.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hold);
-            } catch (IllegalStateException e) {
-                // shutting down already: the hook is running and has just been released
-            }
-        }
-        return rc;
+        return AppMain.run("pktgen", args, out, err, Options::parse, o -> o.help, Options::usage,
+                (eal, opt) -> new Pktgen(eal, opt, out).runApp());
     }
 
     private int runApp() {
