@@ -42,6 +42,13 @@ public final class Libc {
     public static final int EFD_NONBLOCK = 0x800, EFD_CLOEXEC = 0x80000;
     public static final int POLLIN = 0x1, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
     public static final int CLONE_NEWNET = 0x40000000;
+    /** memfd_create(2) flags; a hugetlb memfd also names its page size as log2 &lt;&lt; {@link #MFD_HUGE_SHIFT}. */
+    public static final int MFD_CLOEXEC = 0x1, MFD_ALLOW_SEALING = 0x2, MFD_HUGETLB = 0x4, MFD_HUGE_SHIFT = 26;
+    /** fcntl(2) commands and file seals (linux/fcntl.h). */
+    public static final int F_ADD_SEALS = 1033, F_GET_SEALS = 1034;
+    public static final int F_SEAL_SEAL = 0x1, F_SEAL_SHRINK = 0x2, F_SEAL_GROW = 0x4, F_SEAL_WRITE = 0x8;
+    /** fallocate(2) modes: give a range's pages back without changing the file size. */
+    public static final int FALLOC_FL_KEEP_SIZE = 0x1, FALLOC_FL_PUNCH_HOLE = 0x2;
     /** {@code MAP_FAILED}, i.e. {@code (void *) -1}. */
     public static final long MAP_FAILED = -1L;
 
@@ -65,6 +72,12 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle FTRUNCATE = errnoCall("ftruncate",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MEMFD_CREATE = errnoCall("memfd_create",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle FCNTL = variadicCall("fcntl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), 2);
+    private static final MethodHandle FALLOCATE = errnoCall("fallocate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle UNLINK = errnoCall("unlink",
             FunctionDescriptor.of(JAVA_INT, ADDRESS));
     private static final MethodHandle SCHED_SETAFFINITY = errnoCall("sched_setaffinity",
@@ -220,6 +233,46 @@ public final class Libc {
             throw rethrow(t);
         }
         if (r != 0) throw new LinuxException("ftruncate", what + ", len=" + len, errno(cs));
+    }
+
+    /**
+     * {@code memfd_create(2)}: an anonymous file (shmem, or hugetlbfs with {@link #MFD_HUGETLB}) that
+     * another process can map once it has the descriptor. Throws naming {@code name} and the flags.
+     */
+    public static int memfdCreate(String name, int flags) {
+        MemorySegment cs = CAPTURED.get();
+        int r;
+        try (Arena a = Arena.ofConfined()) {
+            r = (int) MEMFD_CREATE.invokeExact(cs, a.allocateFrom(name), flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r < 0) throw new LinuxException("memfd_create", name + ", flags=0x" + Integer.toHexString(flags), errno(cs));
+        return r;
+    }
+
+    /** {@code fcntl(2)} with an int argument (F_ADD_SEALS, F_GET_SEALS, F_GETFD); returns the result or {@code -errno}. */
+    public static int fcntl(int fd, int cmd, int arg) {
+        MemorySegment cs = CAPTURED.get();
+        try {
+            int r = (int) FCNTL.invokeExact(cs, fd, cmd, arg);
+            return r >= 0 ? r : -errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code fallocate(2)}; throws naming {@code what}. */
+    public static void fallocate(int fd, int mode, long offset, long len, String what) {
+        MemorySegment cs = CAPTURED.get();
+        int r;
+        try {
+            r = (int) FALLOCATE.invokeExact(cs, fd, mode, offset, len);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0) throw new LinuxException("fallocate", what + ", mode=0x" + Integer.toHexString(mode) + ", offset="
+                + offset + ", len=" + len, errno(cs));
     }
 
     /** {@code unlink(2)}; returns the errno, 0 on success. */
@@ -510,6 +563,10 @@ public final class Libc {
 
     private static final MethodHandle SENDTO_NO_ERRNO = LINKER.downcallHandle(find("sendto"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle READ_NO_ERRNO = LINKER.downcallHandle(find("read"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle WRITE_NO_ERRNO = LINKER.downcallHandle(find("write"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
 
     /**
      * {@link #send} without capturing errno: returns the byte count, or -1 on any failure. On JDK 25
@@ -520,6 +577,28 @@ public final class Libc {
     public static long sendNoErrno(int fd, MemorySegment buf, long len, int flags) {
         try {
             return (long) SENDTO_NO_ERRNO.invokeExact(fd, buf, len, flags, MemorySegment.NULL, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@link #write} without capturing errno: the byte count, or -1 on any failure. For a per-burst
+     * eventfd kick (memif), whose only failure that matters is none (EAGAIN means the counter is
+     * already signalled). Allocates nothing.
+     */
+    public static long writeNoErrno(int fd, MemorySegment buf, long len) {
+        try {
+            return (long) WRITE_NO_ERRNO.invokeExact(fd, buf, len);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@link #read} without capturing errno: the byte count, or -1 on any failure. Allocates nothing. */
+    public static long readNoErrno(int fd, MemorySegment buf, long len) {
+        try {
+            return (long) READ_NO_ERRNO.invokeExact(fd, buf, len);
         } catch (Throwable t) {
             throw rethrow(t);
         }
