@@ -144,7 +144,8 @@ public final class Eal implements AutoCloseable {
         long[] socketMem = config.socketMemMb().isEmpty() ? null
                 : config.socketMemMb().stream().mapToLong(mb -> (long) mb << 20).toArray();
         return new MemoryOptions(socketMem == null ? config.memoryBytes() : 0, socketMem, config.noHuge(),
-                config.hugeDir(), config.filePrefix(), config.inMemory(), EalMemory.IovaMode.AUTO);
+                config.hugeDir(), config.filePrefix(), config.inMemory(), EalMemory.IovaMode.AUTO,
+                config.singleFileSegments());
     }
 
     void checkCpusAvailable(int lcore, BitSet want) {

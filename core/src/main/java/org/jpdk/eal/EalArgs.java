@@ -21,7 +21,7 @@ public final class EalArgs {
     /** The most NUMA sockets {@code --socket-mem} may name, as RTE_MAX_NUMA_NODES. */
     public static final int MAX_SOCKETS = 32;
     private static final java.util.Set<String> KNOWN = java.util.Set.of("-l", "--lcores", "-c", "--main-lcore", "-S",
-            "--service-corelist", "--vdev", "-m", "--socket-mem", "--no-huge", "--in-memory", "--huge-dir",
+            "--service-corelist", "--vdev", "-m", "--socket-mem", "--no-huge", "--in-memory", "--single-file-segments", "--huge-dir",
             "--file-prefix", "--log-level");
     private static final String LIST_HINT = "expected a list like 0-3,5";
 
@@ -44,6 +44,7 @@ public final class EalArgs {
                   --huge-dir DIR           the hugetlbfs mount to use (not with --no-huge)
                   --file-prefix NAME       prefix of shared files (default rte)
                   --in-memory              create no shared files at all
+                  --single-file-segments   one memory file per page size and socket, not one per mapping
                   --log-level LEVEL        global log level: 1-8 or emerg,alert,crit,err,warning,notice,info,debug
                   --log-level TYPE:LEVEL   level of the log types matching a glob, e.g. lib.eal:debug
                   --log-level REGEX,LEVEL  level of the log types matching a regular expression
@@ -70,7 +71,7 @@ public final class EalArgs {
         List<String> vdevs = new ArrayList<>();
         long memMb = -1;
         List<Integer> socketMem = List.of();
-        boolean noHuge = false, inMemory = false;
+        boolean noHuge = false, inMemory = false, singleFile = false;
         String hugeDir = null, filePrefix = null;
         List<EalConfig.LogLevel> logLevels = new ArrayList<>();
         int i = 0;
@@ -79,7 +80,7 @@ public final class EalArgs {
             if (a.equals("--")) {
                 i++;
                 return finish(available, cpus, main, service, vdevs, memMb, socketMem, noHuge, hugeDir, filePrefix,
-                        inMemory, logLevels, Arrays.asList(args).subList(i, args.length), i);
+                        inMemory, singleFile, logLevels, Arrays.asList(args).subList(i, args.length), i);
             }
             String name, value = null;
             if (a.startsWith("--")) {
@@ -95,7 +96,7 @@ public final class EalArgs {
             }
             if (name.equals("-h") || name.equals("--help")) throw EalArgumentException.help();
             if (!KNOWN.contains(name)) throw new EalArgumentException("unknown EAL option '" + a + "'; -h lists them");
-            boolean flag = name.equals("--no-huge") || name.equals("--in-memory");
+            boolean flag = name.equals("--no-huge") || name.equals("--in-memory") || name.equals("--single-file-segments");
             if (flag) {
                 if (value != null) throw new EalArgumentException(name + "=" + value + ": takes no value");
             } else if (value == null) {
@@ -130,6 +131,7 @@ public final class EalArgs {
                 case "--socket-mem" -> socketMem = parseSocketMem(name, value);
                 case "--no-huge" -> noHuge = true;
                 case "--in-memory" -> inMemory = true;
+                case "--single-file-segments" -> singleFile = true;
                 case "--huge-dir" -> {
                     if (value.isEmpty()) throw new EalArgumentException("--huge-dir '': empty; " + expected(name));
                     hugeDir = value;
@@ -146,13 +148,14 @@ public final class EalArgs {
             }
         }
         return finish(available, cpus, main, service, vdevs, memMb, socketMem, noHuge, hugeDir, filePrefix, inMemory,
-                logLevels, List.of(), i);
+                singleFile, logLevels, List.of(), i);
     }
 
     private static EalConfig finish(BitSet available, TreeMap<Integer, List<Integer>> cpus, int main,
                                     List<Integer> service, List<String> vdevs, long memMb, List<Integer> socketMem,
                                     boolean noHuge, String hugeDir, String filePrefix, boolean inMemory,
-                                    List<EalConfig.LogLevel> logLevels, List<String> appArgs, int parsed) {
+                                    boolean singleFile, List<EalConfig.LogLevel> logLevels, List<String> appArgs,
+                                    int parsed) {
         if (memMb >= 0 && !socketMem.isEmpty()) {
             throw new EalArgumentException("-m " + memMb + ": cannot be combined with --socket-mem; give one of them");
         }
@@ -188,7 +191,7 @@ public final class EalArgs {
         }
         long memoryBytes = memMb > 0 ? memMb << 20 : socketMem.stream().mapToLong(m -> (long) m << 20).sum();
         return new EalConfig(lcores, main, service, cpus, vdevs, memoryBytes, socketMem, noHuge, hugeDir,
-                filePrefix == null ? EalConfig.DEFAULT_FILE_PREFIX : filePrefix, inMemory, logLevels, appArgs,
+                filePrefix == null ? EalConfig.DEFAULT_FILE_PREFIX : filePrefix, inMemory, singleFile, logLevels, appArgs,
                 parsed);
     }
 

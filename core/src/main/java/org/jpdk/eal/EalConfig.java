@@ -21,6 +21,7 @@ import java.util.Map;
  * @param hugeDir       {@code --huge-dir}, or null for anonymous hugepages (no files, as --in-memory)
  * @param filePrefix    {@code --file-prefix}, default {@code "rte"}
  * @param inMemory      {@code --in-memory}: no shared files at all
+ * @param singleFileSegments {@code --single-file-segments}: one file per memseg list
  * @param logLevels     {@code --log-level} settings in command-line order
  * @param appArgs       the arguments after {@code --}
  * @param argsParsed    how many arguments the EAL consumed, {@code --} included (DPDK's return value)
@@ -28,7 +29,8 @@ import java.util.Map;
 public record EalConfig(List<Integer> lcores, int mainLcore, List<Integer> serviceLcores,
                         Map<Integer, List<Integer>> cpus, List<String> vdevs, long memoryBytes,
                         List<Integer> socketMemMb, boolean noHuge, String hugeDir, String filePrefix,
-                        boolean inMemory, List<LogLevel> logLevels, List<String> appArgs, int argsParsed) {
+                        boolean inMemory, boolean singleFileSegments, List<LogLevel> logLevels, List<String> appArgs,
+                        int argsParsed) {
 
     /** The default {@code --file-prefix}, as DPDK's. */
     public static final String DEFAULT_FILE_PREFIX = "rte";

@@ -30,10 +30,15 @@ import java.util.function.Consumer;
  * {@link Memseg}, translates addresses to IOVAs, enforces the -m and --socket-mem limits, and owns
  * the per-socket {@link Malloc} heaps and the {@link Memzone} registry built on them.
  *
- * <p>Default mode: anonymous hugepages ({@code mmap(MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB |
- * MAP_POPULATE)}), i.e. DPDK's {@code --in-memory}. It needs no hugetlbfs mount and a killed JVM
- * leaves no file behind. Files ({@code <hugeDir>/<prefix>map_<n>}, {@code MAP_SHARED}, one per
- * mapping, unlinked when unmapped) are used only when a huge dir is given without --in-memory.
+ * <p>Every mapping is shareable: {@code MAP_SHARED | MAP_POPULATE} of a file descriptor that a peer
+ * (memif, vhost-user, AF_XDP's UMEM) can be handed, as DPDK backs its memory. Default mode, and
+ * {@code --in-memory}: a memfd per mapping ({@code memfd_create} with {@code MFD_HUGETLB} and the
+ * page-size flag on hugepages, a plain shmem memfd on 4 KiB pages); it needs no hugetlbfs mount and
+ * a killed JVM leaves no file behind. With a huge dir and without --in-memory: files
+ * {@code <hugeDir>/<prefix>map_<n>}, unlinked when unmapped. {@code --single-file-segments}: one
+ * file per memseg list (socket and page size), each mapping at the next offset; an unmapped one's
+ * pages are punched out of it. {@link Memseg#fd()}, {@link Memseg#fileOffset()} and
+ * {@link Memzone#fileRange()} describe any memory as (fd, offset, length) for a peer.
  *
  * <p>Memory is initialised by {@link #init(MemoryOptions)} or, with {@link MemoryOptions#defaults()},
  * by the first {@link Memzone} or {@link Malloc} call. {@link #shutdown()} frees every zone, heap
@@ -68,6 +73,8 @@ public final class EalMemory {
         final long[] mappedPerSocket;
         final MallocHeap[] heaps;
         final LinkedHashMap<String, Memzone> memzones = new LinkedHashMap<>();
+        /** --single-file-segments: the file of each memseg list, by "socket/pageSize". */
+        final Map<String, SegmentFile> listFiles = new TreeMap<>();
         final Path hugeDir;
         long mapped;
         int nextMemsegId;
@@ -185,12 +192,13 @@ public final class EalMemory {
     /** Prints the memory layout, as {@code rte_dump_physmem_layout}, with the IOVA mode. */
     public static void dump(PrintStream out) {
         locked(s -> {
-            out.printf("IOVA mode: %s, default page size: %d, mapped: %d bytes%s%n", s.iovaMode, s.defaultPageSize,
-                    s.mapped, s.hugeDir == null ? "" : ", huge dir: " + s.hugeDir);
+            out.printf("IOVA mode: %s, default page size: %d, mapped: %d bytes%s%s%n", s.iovaMode, s.defaultPageSize,
+                    s.mapped, s.hugeDir == null ? "" : ", huge dir: " + s.hugeDir,
+                    s.options.singleFileSegments() ? ", single file segments" : "");
             for (Memseg m : s.memsegs.values()) {
-                out.printf("Segment %d: IOVA:0x%x, len:%d, virt:0x%x, socket_id:%d, hugepage_sz:%d, nchannel:0, nrank:0%s%n",
+                out.printf("Segment %d: IOVA:0x%x, len:%d, virt:0x%x, socket_id:%d, hugepage_sz:%d, nchannel:0, nrank:0, %s, fd:%d, offset:%d%n",
                         m.id(), m.iova(), m.len(), m.address(), m.socketId(), m.pageSize(),
-                        m.file() == null ? "" : ", file:" + m.file());
+                        m.segmentFile.describe(), m.fd(), m.fileOffset());
             }
             return null;
         });
@@ -206,9 +214,12 @@ public final class EalMemory {
             State s = state;
             if (s == null) return;
             state = null;
-            for (Memzone z : s.memzones.values()) z.markFreed();
-            s.memzones.clear();
             List<Memseg> safe = new ArrayList<>();
+            for (Memzone z : s.memzones.values()) {
+                Memseg own = z.markFreed();
+                if (own != null) safe.add(own);
+            }
+            s.memzones.clear();
             for (MallocHeap h : s.heaps) safe.addAll(h.destroy());
             RuntimeException first = null;
             for (Memseg m : safe) {
@@ -267,7 +278,7 @@ public final class EalMemory {
         long pageSize = Hugepages.SIZE_4K;
         Path dir = null;
         if (o.noHuge()) {
-            System.err.println("EAL: WARNING: --no-huge: using 4 KiB pages: slower, and not shareable with a peer");
+            System.err.println("EAL: WARNING: --no-huge: using 4 KiB pages: slower (more TLB misses)");
         } else if (o.hugeDir() != null && !o.inMemory()) {
             dir = Path.of(o.hugeDir());
             pageSize = hugetlbfsPageSize(dir);
@@ -293,7 +304,7 @@ public final class EalMemory {
             b.append(i == 0 ? "" : ", ").append(Hugepages.kb(z.pageSize())).append(": ")
                     .append(z.reserved()).append(" reserved, ").append(z.free()).append(" free");
         }
-        return b.append("); using 4 KiB pages: slower, and not shareable with a peer; to fix: ")
+        return b.append("); using 4 KiB pages: slower (more TLB misses); to fix: ")
                 .append("echo 512 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages").toString();
     }
 
@@ -374,9 +385,11 @@ public final class EalMemory {
 
     /**
      * Maps at least {@code len} bytes of pinned, zeroed memory for {@code socket}'s heap, with pages
-     * of {@code pageSize} (0: the default). Throws MemoryException for a limit or a lack of pages.
+     * of {@code pageSize} (0: the default), shared and backed by a file descriptor. {@code ownFile}
+     * puts the mapping at offset 0 of a file of its own even with --single-file-segments (a
+     * dedicated memzone, shown whole to a peer). Throws MemoryException for a limit or a lack of pages.
      */
-    static Memseg map(State s, long len, int socket, long pageSize) {
+    static Memseg map(State s, long len, int socket, long pageSize, boolean ownFile) {
         long ps = pageSize == 0 ? s.defaultPageSize : pageSize;
         if (ps != s.defaultPageSize && (s.defaultPageSize == Hugepages.SIZE_4K || s.hugeDir != null)) {
             throw new MemoryException("no " + Hugepages.kb(ps) + " pages in this EAL memory (it maps "
@@ -385,31 +398,17 @@ public final class EalMemory {
         long size = (len + ps - 1) / ps * ps;
         checkLimits(s, size, socket, ps);
         boolean huge = ps != Hugepages.SIZE_4K;
-        int flags = Libc.MAP_POPULATE;
-        Path file = null;
-        int fd = -1;
-        if (huge) flags |= Libc.MAP_HUGETLB | (Long.numberOfTrailingZeros(ps) << Libc.MAP_HUGE_SHIFT);
-        String what = (huge ? "MAP_HUGETLB|MAP_HUGE_" + (ps >> 20) + "MB" : "MAP_ANONYMOUS") + ", size=" + size;
-        if (s.hugeDir != null) {
-            file = s.hugeDir.resolve(s.options.filePrefix() + "map_" + s.nextFile++);
-            try {
-                fd = Libc.open(file.toString(), Libc.O_CREAT | Libc.O_EXCL | Libc.O_RDWR | Libc.O_CLOEXEC, 0600);
-            } catch (LinuxException e) {
-                throw new MemoryException("cannot create hugepage file " + file + (e.errno() == Errno.EEXIST
-                        ? ": it exists (left by a crashed run with --file-prefix " + s.options.filePrefix()
-                        + "? remove it or choose another prefix)" : ""), e);
-            }
-            flags = (flags & ~Libc.MAP_HUGETLB & ~(63 << Libc.MAP_HUGE_SHIFT)) | Libc.MAP_SHARED;
-            what = "MAP_SHARED, file=" + file + ", size=" + size;
-        } else {
-            flags |= Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS;
-        }
+        SegmentFile f = ownFile || !s.options.singleFileSegments() ? newFile(s, ps, "map_" + s.nextFile++)
+                : s.listFiles.computeIfAbsent(socket + "/" + ps, k -> newFile(s, ps, "map_" + socket + "_" + (ps >> 10) + "k"));
+        f.shared = s.listFiles.containsValue(f);
+        long offset = f.end;
+        String what = "MAP_SHARED, " + f.describe() + ", offset=" + offset + ", size=" + size;
         long addr;
         try {
-            if (fd >= 0) Libc.ftruncate(fd, size, file.toString());
-            addr = Libc.mmap(0, size, Libc.PROT_READ | Libc.PROT_WRITE, flags, fd, 0, what);
+            Libc.ftruncate(f.fd, offset + size, f.describe());
+            addr = Libc.mmap(0, size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_POPULATE, f.fd, offset, what);
         } catch (LinuxException e) {
-            closeAndUnlink(fd, file);
+            f.dropIfUnused(s);
             throw new MemoryException("cannot map " + size + " bytes of " + Hugepages.kb(ps) + " pages for socket "
                     + socket + ": " + e.getMessage() + (huge ? "; " + freeHugepages(ps) : ""), e);
         }
@@ -417,30 +416,108 @@ public final class EalMemory {
         long resident = Mman.residentPages(addr, size);
         if (resident * Libc.pageSize() < size) {
             Libc.munmap(addr, size);
-            closeAndUnlink(fd, file);
+            f.release(offset, size);
+            f.dropIfUnused(s);
             throw new MemoryException("cannot map " + size + " bytes of " + Hugepages.kb(ps) + " pages for socket "
                     + socket + ": only " + resident * Libc.pageSize() + " bytes could be populated; "
                     + (huge ? freeHugepages(ps) : "out of memory"));
         }
+        f.end = offset + size;
+        f.users++;
         boolean locked = Libc.mlock(addr, size) == 0;
         int node = nodeOf(s, addr, socket);
         long[] iova = s.iovaMode == IovaMode.PA ? pagemap(addr, (int) (size / ps), ps) : null;
-        Memseg m = new Memseg(s.nextMemsegId++, addr, size, ps, node, iova, file, fd, locked, socket);
+        Memseg m = new Memseg(s.nextMemsegId++, addr, size, ps, node, iova, f, offset, locked, socket);
         s.memsegs.put(addr, m);
         s.mapped += size;
         s.mappedPerSocket[socket] += size;
         return m;
     }
 
-    /** Unmaps {@code m}, closes and removes its file. */
+    /** A new file for mappings of {@code ps} pages: in the huge dir, or a memfd (hugetlb unless 4 KiB). */
+    private static SegmentFile newFile(State s, long ps, String suffix) {
+        String name = s.options.filePrefix() + suffix;
+        if (s.hugeDir != null) {
+            Path file = s.hugeDir.resolve(name);
+            try {
+                return new SegmentFile(Libc.open(file.toString(), Libc.O_CREAT | Libc.O_EXCL | Libc.O_RDWR | Libc.O_CLOEXEC, 0600),
+                        file, name, ps);
+            } catch (LinuxException e) {
+                throw new MemoryException("cannot create hugepage file " + file + (e.errno() == Errno.EEXIST
+                        ? ": it exists (left by a crashed run with --file-prefix " + s.options.filePrefix()
+                        + "? remove it or choose another prefix)" : ""), e);
+            }
+        }
+        int flags = Libc.MFD_CLOEXEC | Libc.MFD_ALLOW_SEALING;
+        if (ps != Hugepages.SIZE_4K) flags |= Libc.MFD_HUGETLB | (Long.numberOfTrailingZeros(ps) << Libc.MFD_HUGE_SHIFT);
+        try {
+            return new SegmentFile(Libc.memfdCreate(name, flags), null, name, ps);
+        } catch (LinuxException e) {
+            throw new MemoryException("cannot create the memory file for " + Hugepages.kb(ps) + " pages: " + e.getMessage(), e);
+        }
+    }
+
+    /** Unmaps {@code m} and gives its pages back: closes (and removes) its file, or punches its range out of a shared one. */
     static void unmap(State s, Memseg m) {
         if (s.memsegs.remove(m.address()) == null) return;
         s.mapped -= m.len();
         s.mappedPerSocket[m.heapSocket] -= m.len();
+        SegmentFile f = m.segmentFile;
         try {
             Libc.munmap(m.address(), m.len());
         } finally {
-            closeAndUnlink(m.fd(), m.file());
+            f.users--;
+            if (f.users > 0) f.release(m.fileOffset(), m.len()); // a list file others still map
+            else f.dropIfUnused(s);
+        }
+    }
+
+    /**
+     * A file backing EAL memory: one per mapping, or with --single-file-segments one per memseg
+     * list (socket and page size) whose mappings sit at growing offsets. Guarded by {@link #LOCK}.
+     */
+    static final class SegmentFile {
+        final int fd;
+        final Path path;
+        final String name;
+        final long pageSize;
+        long end;
+        int users;
+        boolean shared;
+        private boolean closed;
+
+        SegmentFile(int fd, Path path, String name, long pageSize) {
+            this.fd = fd;
+            this.path = path;
+            this.name = name;
+            this.pageSize = pageSize;
+        }
+
+        String describe() {
+            return path != null ? "file=" + path : "memfd=" + name;
+        }
+
+        /** Frees the pages of {@code [offset, offset + len)}; the file keeps its size (no offset is reused). */
+        /** Whether this is a memseg list's file (--single-file-segments), not one mapping's. */
+        boolean shared() {
+            return shared;
+        }
+
+        void release(long offset, long len) {
+            try {
+                Libc.fallocate(fd, Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, offset, len, describe());
+            } catch (LinuxException e) {
+                System.err.println("EAL: WARNING: " + e.getMessage() + "; those pages stay until the file is closed");
+            }
+        }
+
+        /** Closes the file (and removes it from the huge dir) once no mapping uses it. */
+        void dropIfUnused(State s) {
+            if (users > 0 || closed) return;
+            closed = true;
+            s.listFiles.values().remove(this);
+            Libc.close(fd);
+            if (path != null) Libc.unlink(path.toString());
         }
     }
 
@@ -473,10 +550,5 @@ public final class EalMemory {
             // ENOSYS on kernels without NUMA: a single node, or trust the request
         }
         return s.sockets == 1 ? 0 : requested;
-    }
-
-    private static void closeAndUnlink(int fd, Path file) {
-        if (fd >= 0) Libc.close(fd);
-        if (file != null) Libc.unlink(file.toString());
     }
 }

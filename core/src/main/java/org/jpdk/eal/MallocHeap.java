@@ -303,7 +303,7 @@ final class MallocHeap {
     }
 
     private void grow(EalMemory.State s, long len, long pageSize) {
-        Memseg c = EalMemory.map(s, Math.max(len, EalMemory.GROW_QUANTUM), socket, pageSize);
+        Memseg c = EalMemory.map(s, Math.max(len, EalMemory.GROW_QUANTUM), socket, pageSize, false);
         chunks.add(c);
         totalBytes += c.len();
         Elem e = new Elem(c, c.address(), c.len());

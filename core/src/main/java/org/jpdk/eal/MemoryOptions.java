@@ -13,12 +13,14 @@ import java.util.Arrays;
  *   --file-prefix P     filePrefix     = P              (default "rte"; names DIR/Pmap_N)
  *   --in-memory         inMemory       = true           (never create files, even with hugeDir)
  *   --iova-mode pa|va   iovaMode       = PA | VA        (AUTO: PA when pagemap yields PFNs)
+ *   --single-file-segments singleFileSegments = true    (one file per memseg list, segments at offsets)
  * </pre>
  * Both limits are upper bounds on what is mapped: memory is mapped on demand, and a reserve or
  * malloc that would map past a limit fails with a message naming the limit.
  */
 public record MemoryOptions(long memoryBytes, long[] socketMemBytes, boolean noHuge, String hugeDir,
-                            String filePrefix, boolean inMemory, EalMemory.IovaMode iovaMode) {
+                            String filePrefix, boolean inMemory, EalMemory.IovaMode iovaMode,
+                            boolean singleFileSegments) {
 
     public MemoryOptions {
         if (memoryBytes < 0) throw new IllegalArgumentException("memoryBytes=" + memoryBytes + ": must be >= 0 (0: no limit)");
@@ -36,39 +38,50 @@ public record MemoryOptions(long memoryBytes, long[] socketMemBytes, boolean noH
         if (iovaMode == null) iovaMode = EalMemory.IovaMode.AUTO;
     }
 
-    /** No limits, hugepages when free (anonymous), prefix "rte", IOVA mode chosen automatically. */
+    /** The options without --single-file-segments. */
+    public MemoryOptions(long memoryBytes, long[] socketMemBytes, boolean noHuge, String hugeDir, String filePrefix,
+                         boolean inMemory, EalMemory.IovaMode iovaMode) {
+        this(memoryBytes, socketMemBytes, noHuge, hugeDir, filePrefix, inMemory, iovaMode, false);
+    }
+
+    /** No limits, hugepages when free (memfd-backed), prefix "rte", IOVA mode chosen automatically. */
     public static MemoryOptions defaults() {
-        return new MemoryOptions(0, null, false, null, "rte", false, EalMemory.IovaMode.AUTO);
+        return new MemoryOptions(0, null, false, null, "rte", false, EalMemory.IovaMode.AUTO, false);
     }
 
     /** A copy with a total limit (-m) in bytes. */
     public MemoryOptions withMemoryBytes(long bytes) {
-        return new MemoryOptions(bytes, socketMemBytes, noHuge, hugeDir, filePrefix, inMemory, iovaMode);
+        return new MemoryOptions(bytes, socketMemBytes, noHuge, hugeDir, filePrefix, inMemory, iovaMode, singleFileSegments);
     }
 
     /** A copy with per-socket limits (--socket-mem) in bytes. */
     public MemoryOptions withSocketMemBytes(long... bytes) {
-        return new MemoryOptions(memoryBytes, bytes, noHuge, hugeDir, filePrefix, inMemory, iovaMode);
+        return new MemoryOptions(memoryBytes, bytes, noHuge, hugeDir, filePrefix, inMemory, iovaMode, singleFileSegments);
     }
 
     /** A copy with --no-huge set or cleared. */
     public MemoryOptions withNoHuge(boolean on) {
-        return new MemoryOptions(memoryBytes, socketMemBytes, on, hugeDir, filePrefix, inMemory, iovaMode);
+        return new MemoryOptions(memoryBytes, socketMemBytes, on, hugeDir, filePrefix, inMemory, iovaMode, singleFileSegments);
     }
 
     /** A copy mapping hugepages as files in {@code dir} named {@code prefix}map_N. */
     public MemoryOptions withHugeDir(String dir, String prefix) {
-        return new MemoryOptions(memoryBytes, socketMemBytes, noHuge, dir, prefix, inMemory, iovaMode);
+        return new MemoryOptions(memoryBytes, socketMemBytes, noHuge, dir, prefix, inMemory, iovaMode, singleFileSegments);
     }
 
     /** A copy with --in-memory set or cleared. */
     public MemoryOptions withInMemory(boolean on) {
-        return new MemoryOptions(memoryBytes, socketMemBytes, noHuge, hugeDir, filePrefix, on, iovaMode);
+        return new MemoryOptions(memoryBytes, socketMemBytes, noHuge, hugeDir, filePrefix, on, iovaMode, singleFileSegments);
     }
 
     /** A copy with a forced IOVA mode. */
     public MemoryOptions withIovaMode(EalMemory.IovaMode mode) {
-        return new MemoryOptions(memoryBytes, socketMemBytes, noHuge, hugeDir, filePrefix, inMemory, mode);
+        return new MemoryOptions(memoryBytes, socketMemBytes, noHuge, hugeDir, filePrefix, inMemory, mode, singleFileSegments);
+    }
+
+    /** A copy with --single-file-segments set or cleared. */
+    public MemoryOptions withSingleFileSegments(boolean on) {
+        return new MemoryOptions(memoryBytes, socketMemBytes, noHuge, hugeDir, filePrefix, inMemory, iovaMode, on);
     }
 
     /** The most {@code socket} may map: -1 without --socket-mem, else its entry (0 when missing). */
@@ -87,17 +100,19 @@ public record MemoryOptions(long memoryBytes, long[] socketMemBytes, boolean noH
     public boolean equals(Object o) {
         return o instanceof MemoryOptions m && memoryBytes == m.memoryBytes && Arrays.equals(socketMemBytes, m.socketMemBytes)
                 && noHuge == m.noHuge && java.util.Objects.equals(hugeDir, m.hugeDir) && filePrefix.equals(m.filePrefix)
-                && inMemory == m.inMemory && iovaMode == m.iovaMode;
+                && inMemory == m.inMemory && iovaMode == m.iovaMode && singleFileSegments == m.singleFileSegments;
     }
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(memoryBytes, Arrays.hashCode(socketMemBytes), noHuge, hugeDir, filePrefix, inMemory, iovaMode);
+        return java.util.Objects.hash(memoryBytes, Arrays.hashCode(socketMemBytes), noHuge, hugeDir, filePrefix, inMemory, iovaMode,
+                singleFileSegments);
     }
 
     @Override
     public String toString() {
         return "MemoryOptions[m=" + memoryBytes + ", socketMem=" + Arrays.toString(socketMemBytes) + ", noHuge=" + noHuge
-                + ", hugeDir=" + hugeDir + ", filePrefix=" + filePrefix + ", inMemory=" + inMemory + ", iova=" + iovaMode + "]";
+                + ", hugeDir=" + hugeDir + ", filePrefix=" + filePrefix + ", inMemory=" + inMemory + ", iova=" + iovaMode
+                + ", singleFileSegments=" + singleFileSegments + "]";
     }
 }

@@ -1,6 +1,7 @@
 package org.jpdk.eal;
 
 import java.io.PrintStream;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +16,12 @@ import java.util.function.Consumer;
  * {@link #segment()} is bounded to exactly {@link #len()} bytes; after {@link #free()} (or
  * {@link EalMemory#shutdown()}) any use of it throws IllegalStateException. The first reserve
  * initialises EAL memory with defaults when nothing has. Thread-safe.
+ *
+ * <p>Sharing: {@link #fileRange()} describes the zone as (fd, offset, length) of the file behind it,
+ * for a peer to map. A zone reserved with {@link #MEMZONE_DEDICATED} gets memory of its own instead
+ * of a piece of the heap: a mapping (and a file, at offset 0) that holds this zone only, page
+ * aligned and page rounded, so that a peer shown the file sees this zone's bytes and nothing else
+ * of the process; freeing the zone unmaps it.
  */
 public final class Memzone {
     /** Any NUMA socket (SOCKET_ID_ANY). */
@@ -23,6 +30,11 @@ public final class Memzone {
     public static final int NAMESIZE = 32;
     /** Flags, with DPDK's values: use 2 MiB pages, 1 GiB pages, or treat the page size as a hint only. */
     public static final int MEMZONE_2MB = 0x1, MEMZONE_1GB = 0x2, MEMZONE_SIZE_HINT_ONLY = 0x4;
+    /**
+     * jpdk's: memory of its own, a dedicated page-aligned mapping of a file of its own, for showing
+     * to a peer (memif regions, a UMEM) without showing the rest of the heap.
+     */
+    public static final int MEMZONE_DEDICATED = 0x1000000;
 
     private final String name;
     private final MemorySegment segment;
@@ -30,15 +42,19 @@ public final class Memzone {
     private final long pageSize;
     private final long iova;
     private final int flags;
+    private final Memseg memseg;
+    private final Arena dedicated; // the arena of a MEMZONE_DEDICATED zone's segment, else null
     private boolean freed;
 
-    private Memzone(String name, MemorySegment segment, Memseg chunk, int flags) {
+    private Memzone(String name, MemorySegment segment, Memseg chunk, int flags, Arena dedicated) {
         this.name = name;
         this.segment = segment;
         this.socketId = chunk.socketId();
         this.pageSize = chunk.pageSize();
         this.iova = chunk.iova(segment.address());
         this.flags = flags;
+        this.memseg = chunk;
+        this.dedicated = dedicated;
     }
 
     /** Reserves a zeroed region of {@code len} bytes aligned to {@code align} (0: 64, else a power of two, at least 64). */
@@ -67,10 +83,10 @@ public final class Memzone {
         if (bound != 0 && (bound < len || (bound & (bound - 1)) != 0)) {
             throw new IllegalArgumentException(call + ": bound=" + bound + ": must be 0 or a power of two >= len (" + len + ")");
         }
-        if ((flags & ~(MEMZONE_2MB | MEMZONE_1GB | MEMZONE_SIZE_HINT_ONLY)) != 0
+        if ((flags & ~(MEMZONE_2MB | MEMZONE_1GB | MEMZONE_SIZE_HINT_ONLY | MEMZONE_DEDICATED)) != 0
                 || (flags & (MEMZONE_2MB | MEMZONE_1GB)) == (MEMZONE_2MB | MEMZONE_1GB)) {
             throw new IllegalArgumentException(call + ": flags=0x" + Integer.toHexString(flags)
-                    + ": allowed: at most one of MEMZONE_2MB, MEMZONE_1GB, plus MEMZONE_SIZE_HINT_ONLY");
+                    + ": allowed: at most one of MEMZONE_2MB, MEMZONE_1GB, plus MEMZONE_SIZE_HINT_ONLY and MEMZONE_DEDICATED");
         }
         long pageSize = (flags & MEMZONE_2MB) != 0 ? Hugepages.SIZE_2M : (flags & MEMZONE_1GB) != 0 ? Hugepages.SIZE_1G : 0;
         return EalMemory.locked(s -> {
@@ -79,7 +95,9 @@ public final class Memzone {
                 throw new IllegalStateException(call + ": a memzone of that name exists (len " + old.len() + ", socket "
                         + old.socketId + "); free it or pick another name");
             }
-            MallocHeap heap = s.heaps[EalMemory.checkSocket(s, socketId)];
+            int socket = EalMemory.checkSocket(s, socketId);
+            if ((flags & MEMZONE_DEDICATED) != 0) return reserveDedicated(s, call, name, len, socket, pageSize, flags, a, bound);
+            MallocHeap heap = s.heaps[socket];
             MemorySegment seg;
             try {
                 seg = heap.alloc(s, "memzone " + name, len, a, bound, pageSize, true);
@@ -89,10 +107,35 @@ public final class Memzone {
                 }
                 seg = heap.alloc(s, "memzone " + name, len, a, bound, 0, true);
             }
-            Memzone mz = new Memzone(name, seg, heap.chunkOf(seg.address()), flags);
+            Memzone mz = new Memzone(name, seg, heap.chunkOf(seg.address()), flags, null);
             s.memzones.put(name, mz);
             return mz;
         });
+    }
+
+    /** A zone on a mapping of its own: page-aligned (so any align up to the page size holds), never crossing a bound. */
+    private static Memzone reserveDedicated(EalMemory.State s, String call, String name, long len, int socket, long pageSize,
+                                            int flags, long align, long bound) {
+        Memseg m;
+        try {
+            m = EalMemory.map(s, len, socket, pageSize, true);
+        } catch (MemoryException e) {
+            if (pageSize == 0 || (flags & MEMZONE_SIZE_HINT_ONLY) == 0) {
+                throw new MemoryException(call + ", len=" + len + ": " + e.getMessage(), e);
+            }
+            m = EalMemory.map(s, len, socket, 0, true);
+        }
+        // a page-aligned start satisfies any align up to the page size
+        if (align > m.pageSize() || (bound != 0 && m.address() / bound != (m.address() + len - 1) / bound)) {
+            EalMemory.unmap(s, m);
+            throw new IllegalArgumentException(call + ": align=" + align + ", bound=" + bound
+                    + ": a dedicated zone starts on a page of " + m.pageSize() + " bytes and cannot promise more");
+        }
+        Arena arena = Arena.ofShared();
+        MemorySegment seg = MemorySegment.ofAddress(m.address()).reinterpret(len, arena, null);
+        Memzone mz = new Memzone(name, seg, m, flags, arena);
+        s.memzones.put(name, mz);
+        return mz;
     }
 
     /** The zone named {@code name}, or null, as {@code rte_memzone_lookup}. */
@@ -117,8 +160,13 @@ public final class Memzone {
             if (freed || s == null || s.memzones.get(name) != this) {
                 throw new IllegalStateException("memzone free(name=" + name + "): already freed");
             }
-            MallocHeap heap = s.heaps[chunkSocket(s)];
-            heap.free(s, segment, "memzone free(name=" + name + ")");
+            if (dedicated != null) {
+                dedicated.close(); // first: from here nobody can touch the memory through the old segment
+                EalMemory.unmap(s, memseg);
+            } else {
+                MallocHeap heap = s.heaps[chunkSocket(s)];
+                heap.free(s, segment, "memzone free(name=" + name + ")");
+            }
             s.memzones.remove(name);
             freed = true;
         } finally {
@@ -133,9 +181,21 @@ public final class Memzone {
         throw new IllegalStateException("memzone " + name + ": its memory is in no heap");
     }
 
-    /** Called by shutdown, which closes the segment through the heap. */
-    void markFreed() {
+    /**
+     * Called by shutdown, which closes a heap zone's segment through the heap; a dedicated zone's
+     * segment is closed here. Returns the memseg to unmap, or null (a heap zone, or a dedicated one
+     * that a native call still holds: unmapping it would let that call fault).
+     */
+    Memseg markFreed() {
         freed = true;
+        if (dedicated == null) return null;
+        try {
+            dedicated.close();
+            return memseg;
+        } catch (IllegalStateException busy) {
+            System.err.println("EAL: WARNING: memzone " + name + " is in use during shutdown; it stays mapped");
+            return null;
+        }
     }
 
     /** Calls {@code action} for every zone, in reservation order, as {@code rte_memzone_walk}. */
@@ -176,6 +236,34 @@ public final class Memzone {
     /** The IOVA of the first byte: the physical address in PA mode, the virtual one in VA mode. */
     public long iova() {
         return iova;
+    }
+
+    /**
+     * The IOVA of the byte at {@code offset} of the zone, translated through the page it lies in
+     * (in PA mode consecutive pages need not be physically consecutive).
+     */
+    public long iova(long offset) {
+        java.util.Objects.checkIndex(offset, segment.byteSize());
+        return memseg.iova(segment.address() + offset);
+    }
+
+    /** The mapping the zone lies in (one of the heap's, or its own when {@link #MEMZONE_DEDICATED}). */
+    public Memseg memseg() {
+        return memseg;
+    }
+
+    /** Whether the zone has memory of its own ({@link #MEMZONE_DEDICATED}). */
+    public boolean dedicated() {
+        return dedicated != null;
+    }
+
+    /**
+     * The zone as a range of the file behind it, for a peer to map (see {@link FileRange}). For a
+     * dedicated zone the offset is 0 and the length the whole page-rounded mapping.
+     */
+    public FileRange fileRange() {
+        return dedicated != null ? memseg.fileRange(memseg.address(), memseg.len())
+                : memseg.fileRange(segment.address(), segment.byteSize());
     }
 
     /** The NUMA socket the memory is on. */

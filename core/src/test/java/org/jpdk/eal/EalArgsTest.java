@@ -145,6 +145,10 @@ class EalArgsTest {
         assertEquals("/dev/hugepages", c.hugeDir());
         assertEquals("app1", c.filePrefix());
         assertTrue(c.inMemory());
+        assertFalse(c.singleFileSegments());
+        assertTrue(parse("--single-file-segments").singleFileSegments());
+        assertTrue(Eal.memoryOptions(parse("--single-file-segments", "--in-memory")).singleFileSegments());
+        fails("--single-file-segments=1: takes no value", "--single-file-segments=1");
         assertTrue(parse("--no-huge").noHuge());
         fails("--huge-dir /mnt/huge: cannot be combined with --no-huge", "--no-huge", "--huge-dir", "/mnt/huge");
         fails("--file-prefix 'a/b': not a file prefix; expected a non-empty name without '/' or '%'",
@@ -187,7 +191,7 @@ class EalArgsTest {
         EalArgumentException e = assertThrows(EalArgumentException.class, () -> parse("-l", "0", "--help"));
         assertTrue(e.helpRequested());
         for (String opt : List.of("-l", "--lcores", "-c", "--main-lcore", "-S", "--vdev", "-m", "--socket-mem",
-                "--no-huge", "--huge-dir", "--file-prefix", "--in-memory", "--log-level", "-h")) {
+                "--no-huge", "--huge-dir", "--file-prefix", "--in-memory", "--single-file-segments", "--log-level", "-h")) {
             assertTrue(e.getMessage().contains(opt), opt + " missing from usage");
         }
         assertTrue(assertThrows(EalArgumentException.class, () -> parse("-h")).helpRequested());

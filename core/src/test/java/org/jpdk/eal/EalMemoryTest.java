@@ -69,7 +69,7 @@ class EalMemoryTest {
                 new Hugepages.Size(Hugepages.SIZE_2M, 0, 0, new long[]{0}),
                 new Hugepages.Size(Hugepages.SIZE_1G, 0, 0, new long[]{0})));
         assertEquals("EAL: WARNING: no free hugepages (2048 kB: 0 reserved, 0 free, 1048576 kB: 0 reserved, 0 free); "
-                + "using 4 KiB pages: slower, and not shareable with a peer; to fix: "
+                + "using 4 KiB pages: slower (more TLB misses); to fix: "
                 + "echo 512 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", w);
         assertEquals(1, w.lines().count());
     }
