@@ -179,13 +179,23 @@ public final class Mbuf {
      * @throws IllegalArgumentException naming the bad argument
      */
     public static Mempool<Mbuf> createPool(String name, int n, int cacheSize, int privSize, int dataRoomSize, int socketId) {
+        return createPool(name, n, cacheSize, privSize, dataRoomSize, socketId, 0);
+    }
+
+    /**
+     * {@link #createPool(String, int, int, int, int, int)} with {@link Mempool} flags, e.g.
+     * {@link Mempool#F_DEDICATED_MEMORY} for a pool whose buffers a peer may be shown (memif
+     * zero-copy) without the rest of the process.
+     */
+    public static Mempool<Mbuf> createPool(String name, int n, int cacheSize, int privSize, int dataRoomSize, int socketId,
+                                           int poolFlags) {
         if (privSize < 0 || privSize % PRIV_ALIGN != 0) {
             throw new IllegalArgumentException("mbuf pool " + name + ": privSize=" + privSize + ", must be a non-negative multiple of " + PRIV_ALIGN);
         }
         if (dataRoomSize < 0 || dataRoomSize > MAX_BUF_SIZE) {
             throw new IllegalArgumentException("mbuf pool " + name + ": dataRoomSize=" + dataRoomSize + ", allowed 0.." + MAX_BUF_SIZE);
         }
-        return Mempool.create(name, n, privSize + dataRoomSize, cacheSize, 0, socketId, Mbuf.class,
+        return Mempool.create(name, n, privSize + dataRoomSize, cacheSize, poolFlags, socketId, Mbuf.class,
                 (pool, i, object, iova) -> new Mbuf(pool, i, object, iova, privSize));
     }
 

@@ -7,6 +7,7 @@ import java.util.IdentityHashMap;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.ObjIntConsumer;
+import org.jpdk.eal.EalMemory;
 import org.jpdk.eal.Lcore;
 import org.jpdk.eal.Memzone;
 import org.jpdk.ring.Ring;
@@ -34,7 +35,14 @@ import org.jpdk.ring.Ring;
  *   (n-1) * stride      stride    object n-1
  * </pre>
  * Objects of one or two lines are not padded (every line offset is then used anyway), and
- * {@link #F_NO_SPREAD} turns the extra line off.
+ * {@link #F_NO_SPREAD} turns the extra line off. When IOVAs are physical addresses (PA mode), an
+ * object that would cross a page boundary starts on the next page instead, as DPDK's populate
+ * does: two pages need not be physically adjacent, so such an object would have no one IOVA. Each
+ * object's IOVA is translated through the page it lies in.
+ *
+ * <p>{@link #F_DEDICATED_MEMORY} puts the region in a memzone of its own
+ * ({@link Memzone#MEMZONE_DEDICATED}): a peer shown its file (memif, AF_XDP) sees the pool's
+ * objects and nothing else of the process.
  *
  * <p>{@link #close()} refuses (IllegalStateException) while objects are out, so a pool is never
  * unmapped under a packet still in flight.
@@ -48,7 +56,9 @@ public final class Mempool<T> implements AutoCloseable {
     public static final int F_SP_PUT = 0x4;
     /** Only one thread ever gets: the ring takes the single-consumer path (RTE_MEMPOOL_F_SC_GET). */
     public static final int F_SC_GET = 0x8;
-    private static final int F_ALL = F_NO_SPREAD | F_SP_PUT | F_SC_GET;
+    /** jpdk's: the region gets memory of its own, for showing to a peer ({@link Memzone#MEMZONE_DEDICATED}). */
+    public static final int F_DEDICATED_MEMORY = 0x1000;
+    private static final int F_ALL = F_NO_SPREAD | F_SP_PUT | F_SC_GET | F_DEDICATED_MEMORY;
     private static final long CACHE_LINE = 64;
 
     /**
@@ -95,9 +105,14 @@ public final class Mempool<T> implements AutoCloseable {
         this.ring = Ring.create("MP_" + name, n, ringFlags);
         this.objects = newArray(n);
         MemorySegment region = mz.segment();
-        for (int i = 0; i < n; i++) {
-            long off = i * stride;
-            T obj = factory.create(this, i, region.asSlice(off, eltSize), mz.iova() + off);
+        long page = pageBound(stride) ? mz.hugepageSize() : 0;
+        long base = region.address();
+        long off = 0;
+        for (int i = 0; i < n; i++, off += stride) {
+            if (page != 0 && (base + off) / page != (base + off + Math.max(eltSize, 1) - 1) / page) {
+                off = (base + off + page - 1) / page * page - base;
+            }
+            T obj = factory.create(this, i, region.asSlice(off, eltSize), mz.iova(off));
             if (obj == null) throw new IllegalArgumentException("mempool " + name + ": factory returned null for object " + i);
             objects[i] = obj;
         }
@@ -140,13 +155,19 @@ public final class Mempool<T> implements AutoCloseable {
         }
         if ((flags & ~F_ALL) != 0) {
             throw new IllegalArgumentException("mempool " + name + ": flags=0x" + Integer.toHexString(flags)
-                    + ", allowed bits F_NO_SPREAD=0x1, F_SP_PUT=0x4, F_SC_GET=0x8");
+                    + ", allowed bits F_NO_SPREAD=0x1, F_SP_PUT=0x4, F_SC_GET=0x8, F_DEDICATED_MEMORY=0x1000");
         }
         Objects.requireNonNull(type, "type");
         Objects.requireNonNull(factory, "factory");
         if (POOLS.containsKey(name)) throw new IllegalStateException("mempool " + name + " already exists; pick another name or close it first");
-        long len = stride(eltSize, (flags & F_NO_SPREAD) == 0) * n;
-        Memzone mz = Memzone.reserve("MP_" + name, len, socketId, CACHE_LINE);
+        long stride = stride(eltSize, (flags & F_NO_SPREAD) == 0);
+        long len = stride * n;
+        if (pageBound(stride)) {
+            long page = EalMemory.defaultPageSize();
+            len += (len / page + 2) * stride; // room for the gap before each page an object would cross
+        }
+        Memzone mz = Memzone.reserve("MP_" + name, len, socketId,
+                (flags & F_DEDICATED_MEMORY) != 0 ? Memzone.MEMZONE_DEDICATED : 0, CACHE_LINE);
         Mempool<T> mp;
         try {
             mp = new Mempool<>(name, n, eltSize, cacheSize, flags, type, mz, factory);
@@ -164,6 +185,14 @@ public final class Mempool<T> implements AutoCloseable {
     /** The pool registered under {@code name}, or null (rte_mempool_lookup). */
     public static Mempool<?> lookup(String name) {
         return POOLS.get(name);
+    }
+
+    /**
+     * Whether objects must not cross page boundaries: IOVAs are physical addresses, which are
+     * contiguous only within a page, and an object fits in one.
+     */
+    private static boolean pageBound(long stride) {
+        return EalMemory.iovaMode() == EalMemory.IovaMode.PA && stride <= EalMemory.defaultPageSize();
     }
 
     /** Bytes from one object's start to the next: lines of 64 bytes, an odd count when spread. */
