@@ -19,7 +19,11 @@ import org.jpdk.mempool.MempoolCache;
  * {@link MemorySegment} slice of the pool's region, so every byte access is bounds-checked
  * against this buffer: a bug throws IndexOutOfBoundsException and never touches a neighbour.
  * An indirect mbuf ({@link #clone}) points at a direct mbuf's buffer and holds a reference on it;
- * the direct mbuf goes back to its pool when the last reference goes.
+ * the direct mbuf goes back to its pool when the last reference goes. An mbuf may also carry an
+ * external buffer ({@link #attachExtbuf}, rte_pktmbuf_attach_extbuf): memory someone else owns,
+ * such as a slice of a peer's region, counted by an {@link ExtSharedInfo} whose callback gives it
+ * back when the last mbuf carrying it is freed. Either way the mbuf's buffer is a segment bounded
+ * to the buffer it carries, so the bounds stay enforced.
  *
  * <p>Pool object layout (one object per mbuf in the pool's region, staggered by {@link Mempool}):
  * <pre>
@@ -87,6 +91,8 @@ public final class Mbuf {
     public static final long F_TX_OUTER_IP_CKSUM = 1L << 58;
     public static final long F_TX_OUTER_IPV4 = 1L << 59;
     public static final long F_TX_OUTER_IPV6 = 1L << 60;
+    /** This mbuf carries an external buffer (RTE_MBUF_F_EXTERNAL). */
+    public static final long F_EXTERNAL = 1L << 61;
     /** This mbuf is indirect: attached to another mbuf's buffer (RTE_MBUF_F_INDIRECT). */
     public static final long F_INDIRECT = 1L << 62;
 
@@ -123,6 +129,7 @@ public final class Mbuf {
     private long bufIova;                // IOVA of buf
     private int bufLen;                  // buf.byteSize(), as an int for the hot path
     private Mbuf direct;                 // the mbuf whose buffer this one is attached to, or null
+    private ExtSharedInfo shinfo;        // the external buffer's shared info, or null
     private int dataOff;                 // start of data in buf (headroom)
     private int dataLen;                 // data bytes in this segment
     private int pktLen;                  // data bytes in the whole chain (first segment only)
@@ -265,7 +272,7 @@ public final class Mbuf {
         nbSegs = 1;
         dataOff = Math.min(DEFAULT_HEADROOM, bufLen);
         port = PORT_INVALID;
-        olFlags &= F_INDIRECT;
+        olFlags &= F_INDIRECT | F_EXTERNAL;
         packetType = 0;
         vlanTci = 0;
         vlanTciOuter = 0;
@@ -280,7 +287,7 @@ public final class Mbuf {
      * Allocates nothing. Freeing a free mbuf: see {@link #DEBUG}.
      */
     public void free() {
-        if (next == null && direct == null && (int) REFCNT.getAcquire(this) == 1) {
+        if (next == null && direct == null && shinfo == null && (int) REFCNT.getAcquire(this) == 1) {
             refcnt = 0;
             pool.put(this);
             return;
@@ -310,6 +317,7 @@ public final class Mbuf {
             return false;
         }
         if (direct != null) detach();
+        else if (shinfo != null) detachExtbuf();
         next = null;
         nbSegs = 1;
         return true;
@@ -337,7 +345,7 @@ public final class Mbuf {
         Mempool<Mbuf> runPool = null;
         for (int i = off; i < end; i++) {
             Mbuf m = arr[i];
-            if (m != null && m.next == null && m.direct == null && (runPool == null || m.pool == runPool)
+            if (m != null && m.next == null && m.direct == null && m.shinfo == null && (runPool == null || m.pool == runPool)
                     && (int) REFCNT.getAcquire(m) == 1) {
                 m.refcnt = 0;
                 runPool = m.pool;
@@ -378,26 +386,96 @@ public final class Mbuf {
         return direct != null;
     }
 
-    /** True when the data may be written in place: a direct mbuf with one reference. */
-    public boolean isWritable() {
-        return direct == null && refcnt() == 1;
+    /** True when carrying an external buffer (RTE_MBUF_HAS_EXTBUF). */
+    public boolean hasExtbuf() {
+        return shinfo != null;
     }
 
-    /** Attaches this fresh mbuf to {@code m}'s buffer (rte_pktmbuf_attach). */
+    /** The shared info of the external buffer carried, or null. */
+    public ExtSharedInfo shinfo() {
+        return shinfo;
+    }
+
+    /**
+     * True when the data may be written in place: no other mbuf shares the buffer (one reference,
+     * not indirect, and an external buffer carried by this mbuf alone).
+     */
+    public boolean isWritable() {
+        return direct == null && refcnt() == 1 && (shinfo == null || shinfo.refcnt() == 1);
+    }
+
+    /**
+     * Makes this mbuf carry the external buffer {@code buf} of IOVA {@code iova}
+     * (rte_pktmbuf_attach_extbuf): data room is now {@code buf} (at most {@link #MAX_BUF_SIZE}
+     * bytes), with the default headroom and no data. {@code shinfo}'s count is not changed: set it
+     * to the number of mbufs that carry the buffer before they are handed out (see
+     * {@link ExtSharedInfo}). Freeing this mbuf drops one reference, runs the callback on the last,
+     * and gives the mbuf back to its pool with its own buffer. The mbuf must be a single-segment
+     * direct one that carries no external buffer. Allocates nothing.
+     *
+     * @throws IllegalArgumentException if the buffer is too large
+     * @throws IllegalStateException    if this mbuf is indirect, shared, chained or carries one already
+     */
+    public void attachExtbuf(MemorySegment buf, long iova, ExtSharedInfo shinfo) {
+        if (buf.byteSize() > MAX_BUF_SIZE) {
+            throw new IllegalArgumentException("mbuf #" + index + ": external buffer of " + buf.byteSize() + " bytes; at most " + MAX_BUF_SIZE);
+        }
+        if (direct != null || this.shinfo != null || next != null || refcnt() != 1) {
+            throw new IllegalStateException("mbuf #" + index + " of pool " + pool.name()
+                    + ": attach an external buffer only to a fresh single-segment direct mbuf");
+        }
+        this.buf = buf;
+        this.bufIova = iova;
+        this.bufLen = (int) buf.byteSize();
+        this.shinfo = java.util.Objects.requireNonNull(shinfo, "shinfo");
+        dataOff = Math.min(DEFAULT_HEADROOM, bufLen);
+        dataLen = 0;
+        olFlags |= F_EXTERNAL;
+    }
+
+    /** Goes back to its own buffer and drops the reference on the external one, running its callback if last. */
+    private void detachExtbuf() {
+        ExtSharedInfo s = shinfo;
+        MemorySegment b = buf;
+        shinfo = null;
+        buf = ownBuf;
+        bufIova = ownIova;
+        bufLen = (int) ownBuf.byteSize();
+        dataOff = Math.min(DEFAULT_HEADROOM, bufLen);
+        dataLen = 0;
+        olFlags &= ~F_EXTERNAL;
+        s.release(b);
+    }
+
+    /** Attaches this fresh mbuf to {@code m}'s buffer (rte_pktmbuf_attach): an external one is shared through its shinfo. */
     private void attach(Mbuf m) {
+        if (m.shinfo != null) {
+            m.shinfo.refcntUpdate(1);
+            shinfo = m.shinfo;
+            buf = m.buf;
+            bufIova = m.bufIova;
+            bufLen = m.bufLen;
+            copyMetadata(m, F_EXTERNAL);
+            return;
+        }
         Mbuf md = m.direct != null ? m.direct : m;
         md.refcntUpdate(1);
         buf = md.ownBuf;
         bufIova = md.ownIova;
         bufLen = md.bufLen;
         direct = md;
+        copyMetadata(m, F_INDIRECT);
+    }
+
+    /** The data window and metadata of {@code m}, with {@code flag} added to its offload flags. */
+    private void copyMetadata(Mbuf m, long flag) {
         next = null;
         dataOff = m.dataOff;
         dataLen = m.dataLen;
         pktLen = m.dataLen;
         nbSegs = 1;
         port = m.port;
-        olFlags = m.olFlags | F_INDIRECT;
+        olFlags = m.olFlags | flag;
         packetType = m.packetType;
         rssHash = m.rssHash;
         vlanTci = m.vlanTci;
@@ -460,7 +538,7 @@ public final class Mbuf {
         Mbuf mc = alloc(mp);
         if (mc == null) return null;
         mc.port = port;
-        mc.olFlags = olFlags & ~F_INDIRECT;
+        mc.olFlags = olFlags & ~(F_INDIRECT | F_EXTERNAL);
         mc.packetType = packetType;
         mc.rssHash = rssHash;
         mc.vlanTci = vlanTci;
@@ -763,7 +841,8 @@ public final class Mbuf {
     public void dump(PrintStream out, int dumpLen) {
         out.printf("dump mbuf #%d of pool %s, iova=0x%x, buf_len=%d%n", index, pool.name(), bufIova, bufLen);
         out.printf("  pkt_len=%d, ol_flags=0x%x, nb_segs=%d, port=%d, ptype=0x%x, refcnt=%d%s%n",
-                pktLen, olFlags, nbSegs, port, packetType, refcnt(), direct != null ? ", indirect of #" + direct.index : "");
+                pktLen, olFlags, nbSegs, port, packetType, refcnt(), direct != null ? ", indirect of #" + direct.index
+                        : shinfo != null ? ", external buffer (refcnt " + shinfo.refcnt() + ")" : "");
         out.printf("  rss=0x%x, vlan_tci=%d, vlan_tci_outer=%d, timestamp=%d, priv_size=%d%n",
                 rssHash, vlanTci, vlanTciOuter, timestamp, privSize());
         int left = dumpLen;
