@@ -422,7 +422,7 @@ public final class EthDev implements AutoCloseable {
     public void rxIntrDisable(int queue) {
         RxQueue[] live = rxLive;
         if (Integer.compareUnsigned(queue, live.length) >= 0) throw intrRefused("rx intr disable", queue);
-        live[queue].disarmInterrupt();
+        live[queue].disableInterrupt();
     }
 
     /**

@@ -128,11 +128,32 @@ public abstract class RxQueue extends QueuePad {
      */
     final void enableInterrupt() {
         if (intrEvent == null && intrFd >= 0) {
+            interruptEnabled();
             RxWaitSet ws = waitSet;
             if (ws != null) ws.rearm(this);
         } else {
             armInterrupt();
         }
+    }
+
+    /** Disarms the interrupt after the lcore woke (rte_eth_dev_rx_intr_disable). */
+    final void disableInterrupt() {
+        disarmInterrupt();
+        if (intrEvent == null && intrFd >= 0) interruptDisabled();
+    }
+
+    /**
+     * For a queue with an fd of its own that fires only while its producer is asked to signal it
+     * (memif: the peer writes the ring's eventfd only while the ring's interrupt is unmasked):
+     * called on the polling lcore by {@link EthDev#rxIntrEnable} before the fd is re-armed in its
+     * wait set. It must leave the fd readable when packets are already waiting (unmask, fence,
+     * look). Allocates nothing. Default: nothing, for an fd that is readable whenever packets are.
+     */
+    protected void interruptEnabled() {
+    }
+
+    /** The pair of {@link #interruptEnabled()}, from {@link EthDev#rxIntrDisable} after the lcore woke. Default: nothing. */
+    protected void interruptDisabled() {
     }
 
     /** Takes the queue out of its wait set and closes ethdev's eventfd, when the queue is released. Port lock held. */

@@ -1,0 +1,197 @@
+package org.jpdk.drivers.net.memif;
+
+import org.jpdk.eal.Eal;
+import org.jpdk.eal.EalArgumentException;
+import org.jpdk.ethdev.EthDev;
+import org.jpdk.ethdev.EthDevException;
+import org.jpdk.ethdev.EthEvent;
+import org.jpdk.ethdev.PortConf;
+import org.jpdk.mbuf.Mbuf;
+import org.jpdk.mempool.Mempool;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** net_memif between two jpdk ports of one process: both roles, copy and zero-copy, chains, link state, devargs. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class MemifDriverTest {
+    private Eal eal;
+    private final List<Mempool<Mbuf>> pools = new ArrayList<>();
+
+    static String socketName() {
+        return "jpdk-memif-test-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+    }
+
+    private void init(String... vdevs) {
+        List<String> a = new ArrayList<>(List.of("-l", "0-1", "--no-huge", "-m", "256"));
+        for (String v : vdevs) {
+            a.add("--vdev");
+            a.add(v);
+        }
+        eal = Eal.init(a.toArray(String[]::new));
+    }
+
+    private Mempool<Mbuf> pool(String name, int n, int flags) {
+        Mempool<Mbuf> p = Mbuf.createPool(name, n, 0, 0, Mbuf.DEFAULT_BUF_SIZE, -1, flags);
+        pools.add(p);
+        return p;
+    }
+
+    @AfterEach
+    void cleanup() {
+        if (eal == null) return;
+        try {
+            EthDev.closeAll();
+            for (Mempool<Mbuf> p : pools) {
+                assertEquals(p.size(), p.availCount(), "every mbuf of " + p.name() + " is back after close");
+                p.close();
+            }
+        } finally {
+            eal.cleanup();
+        }
+    }
+
+    static void start(EthDev p, Mempool<Mbuf> pool, int queues) {
+        p.configure(queues, queues, PortConf.defaults());
+        for (int q = 0; q < queues; q++) {
+            p.rxQueueSetup(q, 0, pool);
+            p.txQueueSetup(q, 0);
+        }
+        p.start();
+    }
+
+    static void awaitUp(EthDev... ports) {
+        for (EthDev p : ports) assertTrue(p.waitLinkUp(Duration.ofSeconds(10)).up(), p.name() + " link up: " + p.link());
+    }
+
+    /** A frame of {@code len} bytes whose first 4 are {@code tag} and the rest a pattern of it. */
+    static Mbuf frame(Mempool<Mbuf> pool, int tag, int len) {
+        Mbuf head = Mbuf.alloc(pool);
+        Mbuf last = head;
+        int left = len, at = 0;
+        while (left > 0) {
+            if (last.tailroom() == 0) {
+                Mbuf seg = Mbuf.alloc(pool);
+                seg.setData(0, 0);
+                head.chain(seg);
+                last = seg;
+            }
+            int k = Math.min(left, last.tailroom());
+            int off = head.appendOffset(k);
+            for (int i = 0; i < k; i++) last.writeByte(off + i, (byte) (tag * 31 + at + i));
+            at += k;
+            left -= k;
+        }
+        head.writeInt(0, tag);
+        return head;
+    }
+
+    static byte[] bytes(Mbuf m) {
+        byte[] out = new byte[m.pktLen()];
+        int k = 0;
+        for (Mbuf s = m; s != null; s = s.next()) {
+            for (int i = 0; i < s.dataLen(); i++) out[k++] = s.readByte(i);
+        }
+        assertEquals(out.length, k);
+        return out;
+    }
+
+    /** Sends {@code frames} on {@code tx} and receives them on {@code rx}, checking every byte and the order. */
+    static void sendAndCheck(EthDev tx, EthDev rx, int queue, Mempool<Mbuf> pool, int[] lengths) {
+        List<byte[]> sent = new ArrayList<>();
+        Mbuf[] burst = new Mbuf[32];
+        Mbuf[] got = new Mbuf[64];
+        int next = 0, received = 0;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (received < lengths.length) {
+            assertTrue(System.nanoTime() < deadline, "received " + received + " of " + lengths.length);
+            int n = 0;
+            while (n < burst.length && next + n < lengths.length) {
+                burst[n] = frame(pool, next + n, lengths[next + n]);
+                sent.add(bytes(burst[n]));
+                n++;
+            }
+            int k = tx.txBurst(queue, burst, n);
+            for (int i = k; i < n; i++) {
+                burst[i].free();
+                sent.removeLast();
+            }
+            next += k;
+            int r = rx.rxBurst(queue, got, got.length);
+            for (int i = 0; i < r; i++) {
+                assertArrayEquals(sent.get(received), bytes(got[i]), "frame " + received);
+                assertEquals(rx.id(), got[i].port);
+                received++;
+            }
+            Mbuf.freeBulk(got, 0, r);
+        }
+    }
+
+    @Test
+    void clientAndServerInOneProcessCopyModeBothWaysWithChains() {
+        String sock = socketName();
+        init("net_memif0,role=server,id=7,socket=" + sock, "net_memif1,role=client,id=7,bsize=256,socket=" + sock);
+        EthDev server = EthDev.get(0), client = EthDev.get(1);
+        Mempool<Mbuf> pool = pool("memif_t1", 4095, 0);
+        List<EthEvent> events = new CopyOnWriteArrayList<>();
+        client.addEventCallback(EthEvent.LINK_STATE_CHANGE, (p, e) -> events.add(e));
+        start(server, pool, 1);
+        start(client, pool, 1);
+        awaitUp(server, client);
+        int[] lengths = new int[500];
+        for (int i = 0; i < lengths.length; i++) lengths[i] = i % 5 == 4 ? 60 + (i * 97) % 3000 : 60 + i % 200;
+        sendAndCheck(client, server, 0, pool, lengths);   // C2S, chained past bsize=256
+        sendAndCheck(server, client, 0, pool, lengths);   // S2C
+        assertEquals(lengths.length, server.stats().ipackets);
+        assertEquals(lengths.length, client.stats().ipackets);
+        assertEquals(0, server.stats().ierrors + client.stats().ierrors);
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (events.isEmpty() && System.nanoTime() < deadline) Thread.onSpinWait();
+        assertEquals(List.of(EthEvent.LINK_STATE_CHANGE), events, "the link-state callback fired when the link came up");
+    }
+
+    @Test
+    void badDevargsNameKeyValueAndWhatIsAllowed(@TempDir Path dir) {
+        init();
+        assertEquals("--vdev net_memif0: role=master2: allowed: server, client",
+                assertThrows(EalArgumentException.class, () -> EthDev.create("net_memif0,role=master2")).getMessage());
+        assertEquals("--vdev net_memif0: rsize=15: out of range; allowed 1..14",
+                assertThrows(EalArgumentException.class, () -> EthDev.create("net_memif0,rsize=15")).getMessage());
+        assertEquals("--vdev net_memif0: bsize=0: out of range; allowed 1..65535",
+                assertThrows(EalArgumentException.class, () -> EthDev.create("net_memif0,bsize=0")).getMessage());
+        assertEquals("--vdev net_memif0: socket-abstract=maybe: allowed: yes, no",
+                assertThrows(EalArgumentException.class, () -> EthDev.create("net_memif0,socket-abstract=maybe")).getMessage());
+        assertEquals("--vdev net_memif0: mac=zz: not a MAC address; expected xx:xx:xx:xx:xx:xx",
+                assertThrows(EalArgumentException.class, () -> EthDev.create("net_memif0,mac=zz")).getMessage());
+        assertEquals("--vdev net_memif0: id=-1: out of range; allowed 0..4294967295",
+                assertThrows(EalArgumentException.class, () -> EthDev.create("net_memif0,id=-1")).getMessage());
+        assertTrue(assertThrows(EalArgumentException.class,
+                () -> EthDev.create("net_memif0,socket-abstract=no,socket=" + dir.resolve("nodir/x.sock"))).getMessage()
+                .contains("does not exist"));
+        String sock = socketName();
+        EthDev.create("net_memif0,role=server,socket=" + sock);
+        var dup = assertThrows(EthDevException.class, () -> EthDev.create("net_memif1,role=server,socket=" + sock));
+        assertTrue(dup.getMessage().contains("id=0") && dup.getMessage().contains("already"), dup.getMessage());
+        EthDev.create("net_memif1,role=server,id=1,socket=" + sock); // another id on the same socket is fine
+        Path file = dir.resolve("s.sock");
+        EthDev.create("net_memif2,role=server,socket-abstract=no,socket=" + file);
+        assertTrue(Files.exists(file));
+        EthDev.closeAll();
+        assertFalse(Files.exists(file), "closing the last server removes the socket file");
+    }
+}
