@@ -256,7 +256,8 @@ public final class TestPmd {
         }
         int socket = eal.socketId();
         out.printf("testpmd: create a new mbuf pool <mb_pool_0>: n=%d, size=%d, socket=%d%n", n, opt.mbufSize, socket);
-        pool = Mbuf.createPool("mb_pool_0", n, Math.min(opt.mbcache, n / 2), opt.mbufSize, socket);
+        // memory of its own: a memif zero-copy port shows its peer this pool, and nothing else of the process
+        pool = Mbuf.createPool("mb_pool_0", n, Math.min(opt.mbcache, n / 2), 0, opt.mbufSize, socket, Mempool.F_DEDICATED_MEMORY);
     }
 
     private void closePool() {

@@ -166,6 +166,43 @@ class MemifDriverTest {
     }
 
     @Test
+    void zeroCopyClientShowsItsOwnPoolAndSendsAndReceivesWithoutCopies() {
+        String sock = socketName();
+        init("net_memif0,role=server,socket=" + sock, "net_memif1,role=client,zero-copy=yes,socket=" + sock);
+        EthDev server = EthDev.get(0), client = EthDev.get(1);
+        Mempool<Mbuf> serverPool = pool("memif_zs", 4095, 0), clientPool = pool("memif_zc", 4095, Mempool.F_DEDICATED_MEMORY);
+        start(server, serverPool, 2);
+        start(client, clientPool, 2);
+        awaitUp(server, client);
+        int[] lengths = new int[400];
+        for (int i = 0; i < lengths.length; i++) lengths[i] = i % 7 == 6 ? 3000 + i : 60 + (i * 13) % 1400;
+        for (int q = 0; q < 2; q++) {
+            sendAndCheck(client, server, q, clientPool, lengths); // zero-copy tx (chains fall back to a copy)
+            sendAndCheck(server, client, q, serverPool, lengths); // zero-copy rx into the client's posted mbufs
+        }
+        // received frames are the client's own mbufs, written in place by the server
+        Mbuf[] one = {frame(serverPool, 1, 100)};
+        assertEquals(1, server.txBurst(0, one, 1));
+        Mbuf[] got = new Mbuf[4];
+        int n = 0;
+        for (long end = System.nanoTime() + 5_000_000_000L; n == 0 && System.nanoTime() < end; ) n = client.rxBurst(0, got, 4);
+        assertEquals(1, n);
+        assertEquals(clientPool, got[0].pool());
+        got[0].free();
+        assertTrue(clientPool.inUseCount() > 0, "the client's rx rings hold posted mbufs while connected");
+    }
+
+    @Test
+    void zeroCopyRefusesAPoolThatSharesTheHeap() {
+        init("net_memif1,role=client,zero-copy=yes,socket=" + socketName());
+        EthDev client = EthDev.get(0);
+        Mempool<Mbuf> plain = pool("memif_plain", 1023, 0);
+        client.configure(1, 1, PortConf.defaults());
+        var e = assertThrows(EthDevException.class, () -> client.rxQueueSetup(0, 0, plain));
+        assertTrue(e.getMessage().contains("Mempool.F_DEDICATED_MEMORY"), e.getMessage());
+    }
+
+    @Test
     void badDevargsNameKeyValueAndWhatIsAllowed(@TempDir Path dir) {
         init();
         assertEquals("--vdev net_memif0: role=master2: allowed: server, client",
