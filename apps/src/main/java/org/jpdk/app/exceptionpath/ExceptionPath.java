@@ -1,5 +1,6 @@
 package org.jpdk.app.exceptionpath;
 
+import org.jpdk.app.App;
 import org.jpdk.eal.Eal;
 import org.jpdk.eal.EalArgumentException;
 import org.jpdk.eal.LcoreCounters;
@@ -165,6 +166,24 @@ public final class ExceptionPath {
         this.ip = ip;
         this.mac = mac;
         this.burst = burst;
+    }
+
+    /** The {@code ./jpdk exception_path} entry ({@link App}). */
+    public static final class Entry implements App {
+        @Override
+        public String name() {
+            return "exception_path";
+        }
+
+        @Override
+        public String summary() {
+            return "the kernel exception path (KNI's successor): ARP and ping answered, the rest through a tap";
+        }
+
+        @Override
+        public void main(String[] args) {
+            ExceptionPath.main(args);
+        }
     }
 
     public static void main(String[] args) {

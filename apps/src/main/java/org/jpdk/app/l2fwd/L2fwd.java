@@ -1,5 +1,6 @@
 package org.jpdk.app.l2fwd;
 
+import org.jpdk.app.App;
 import org.jpdk.app.AppMain;
 import org.jpdk.app.AppOptions;
 import org.jpdk.app.ForwardLoop;
@@ -51,6 +52,24 @@ public final class L2fwd {
         this.eal = eal;
         this.opt = opt;
         this.out = out;
+    }
+
+    /** The {@code ./jpdk l2fwd} entry ({@link App}). */
+    public static final class Entry implements App {
+        @Override
+        public String name() {
+            return "l2fwd";
+        }
+
+        @Override
+        public String summary() {
+            return "DPDK's l2fwd: ports forwarded in pairs, MACs rewritten";
+        }
+
+        @Override
+        public void main(String[] args) {
+            L2fwd.main(args);
+        }
     }
 
     public static void main(String[] args) {

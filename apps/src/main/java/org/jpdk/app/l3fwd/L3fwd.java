@@ -1,5 +1,6 @@
 package org.jpdk.app.l3fwd;
 
+import org.jpdk.app.App;
 import org.jpdk.app.AppMain;
 import org.jpdk.app.AppOptions;
 import org.jpdk.app.ForwardLoop;
@@ -83,6 +84,24 @@ public final class L3fwd {
         this.eal = eal;
         this.opt = opt;
         this.out = out;
+    }
+
+    /** The {@code ./jpdk l3fwd} entry ({@link App}). */
+    public static final class Entry implements App {
+        @Override
+        public String name() {
+            return "l3fwd";
+        }
+
+        @Override
+        public String summary() {
+            return "DPDK's l3fwd: IPv4/IPv6 routing by longest prefix or exact 5-tuple match";
+        }
+
+        @Override
+        public void main(String[] args) {
+            L3fwd.main(args);
+        }
     }
 
     public static void main(String[] args) {

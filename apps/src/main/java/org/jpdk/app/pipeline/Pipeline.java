@@ -1,5 +1,6 @@
 package org.jpdk.app.pipeline;
 
+import org.jpdk.app.App;
 import org.jpdk.app.AppMain;
 import org.jpdk.app.AppOptions;
 import org.jpdk.eal.Eal;
@@ -385,6 +386,24 @@ public final class Pipeline {
         System.arraycopy(eal.workerLcores(), 0, ids, 1, ids.length - 1);
         Arrays.sort(ids);
         this.lcoreIds = ids;
+    }
+
+    /** The {@code ./jpdk pipeline} entry ({@link App}). */
+    public static final class Entry implements App {
+        @Override
+        public String name() {
+            return "pipeline";
+        }
+
+        @Override
+        public String summary() {
+            return "the same work run to completion and as an rx/worker/tx pipeline, side by side";
+        }
+
+        @Override
+        public void main(String[] args) {
+            Pipeline.main(args);
+        }
     }
 
     public static void main(String[] args) {

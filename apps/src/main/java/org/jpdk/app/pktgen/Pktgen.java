@@ -1,5 +1,6 @@
 package org.jpdk.app.pktgen;
 
+import org.jpdk.app.App;
 import org.jpdk.app.AppMain;
 import org.jpdk.app.AppOptions;
 import org.HdrHistogram.Histogram;
@@ -97,6 +98,24 @@ public final class Pktgen {
         this.eal = eal;
         this.opt = opt;
         this.out = out;
+    }
+
+    /** The {@code ./jpdk pktgen} entry ({@link App}). */
+    public static final class Entry implements App {
+        @Override
+        public String name() {
+            return "pktgen";
+        }
+
+        @Override
+        public String summary() {
+            return "a packet generator: rates, sizes, flows, pcap replay, loss and latency";
+        }
+
+        @Override
+        public void main(String[] args) {
+            Pktgen.main(args);
+        }
     }
 
     public static void main(String[] args) {

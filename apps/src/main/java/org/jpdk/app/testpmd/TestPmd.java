@@ -1,5 +1,6 @@
 package org.jpdk.app.testpmd;
 
+import org.jpdk.app.App;
 import org.jpdk.eal.BackoffIdleStrategy;
 import org.jpdk.eal.Eal;
 import org.jpdk.eal.IdleStrategy;
@@ -75,6 +76,24 @@ public final class TestPmd {
         this.out = out;
         this.err = err;
         this.workers = eal.workerLcores();
+    }
+
+    /** The {@code ./jpdk testpmd} entry ({@link App}). */
+    public static final class Entry implements App {
+        @Override
+        public String name() {
+            return "testpmd";
+        }
+
+        @Override
+        public String summary() {
+            return "dpdk-testpmd: forwarding modes, interactive prompt, port statistics";
+        }
+
+        @Override
+        public void main(String[] args) {
+            TestPmd.main(args);
+        }
     }
 
     public static void main(String[] args) {
