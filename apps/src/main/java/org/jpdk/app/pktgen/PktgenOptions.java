@@ -1,5 +1,6 @@
 package org.jpdk.app.pktgen;
 
+import org.jpdk.app.AppOptions;
 import org.jpdk.ethdev.EthDev;
 import org.jpdk.ethdev.MacAddr;
 import org.jpdk.net.Ether;
@@ -95,12 +96,12 @@ final class PktgenOptions {
                     throw new IllegalArgumentException(what + ": expected a MAC address like 02:00:00:00:00:01");
                 }
             }
-            case "--vlan" -> vlan = (int) number(what, v, 0, 4095);
+            case "--vlan" -> vlan = (int) AppOptions.number(what, v, 0, 4095);
             case "--pcap" -> pcap = Path.of(v);
-            case "--burst" -> burst = (int) number(what, v, 1, MAX_BURST);
-            case "--count" -> count = number(what, v, 1, Long.MAX_VALUE);
-            case "--stats-period" -> statsPeriod = seconds(what, v, true);
-            default -> runSeconds = seconds(what, v, false);
+            case "--burst" -> burst = (int) AppOptions.number(what, v, 1, MAX_BURST);
+            case "--count" -> count = AppOptions.number(what, v, 1, Long.MAX_VALUE);
+            case "--stats-period" -> statsPeriod = AppOptions.seconds(what, v, true);
+            default -> runSeconds = AppOptions.seconds(what, v, false);
         }
         if (name.startsWith("--src-") || name.startsWith("--dst-")) flowGiven = true;
     }
@@ -168,8 +169,8 @@ final class PktgenOptions {
     /** {@code A} or {@code A-B}: IPv4 addresses (dotted quads) or port numbers. */
     private static Range range(String what, String v, boolean ip, long max) {
         int dash = v.indexOf('-');
-        long lo = ip ? ipv4(what, dash < 0 ? v : v.substring(0, dash)) : number(what, dash < 0 ? v : v.substring(0, dash), 0, max);
-        long hi = dash < 0 ? lo : ip ? ipv4(what, v.substring(dash + 1)) : number(what, v.substring(dash + 1), 0, max);
+        long lo = ip ? ipv4(what, dash < 0 ? v : v.substring(0, dash)) : AppOptions.number(what, dash < 0 ? v : v.substring(0, dash), 0, max);
+        long hi = dash < 0 ? lo : ip ? ipv4(what, v.substring(dash + 1)) : AppOptions.number(what, v.substring(dash + 1), 0, max);
         if (hi < lo) throw new IllegalArgumentException(what + ": the range ends below its start");
         return new Range(lo, hi);
     }
@@ -188,30 +189,6 @@ final class PktgenOptions {
             throw new IllegalArgumentException(what + ": expected an IPv4 address like 198.18.0.1, or a range like 198.18.0.1-198.18.0.254");
         }
         return a;
-    }
-
-    private static long number(String what, String v, long min, long max) {
-        long n;
-        try {
-            n = Long.parseLong(v);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(what + ": not a number; allowed " + min + ".." + (max == Long.MAX_VALUE ? "" : max));
-        }
-        if (n < min || n > max) throw new IllegalArgumentException(what + ": allowed " + min + ".." + (max == Long.MAX_VALUE ? "" : max));
-        return n;
-    }
-
-    private static double seconds(String what, String v, boolean zeroOk) {
-        double d;
-        try {
-            d = Double.parseDouble(v);
-        } catch (NumberFormatException e) {
-            d = Double.NaN;
-        }
-        if (!(d >= 0 && d <= 86_400 * 365) || (!zeroOk && d == 0)) {
-            throw new IllegalArgumentException(what + ": allowed a number of seconds " + (zeroOk ? ">= 0 (0: off)" : "> 0"));
-        }
-        return d;
     }
 
     static String usage() {
