@@ -4,6 +4,7 @@ import org.jpdk.ethdev.EthDev;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Option values every app reads the same way (port masks, counts, seconds), each refused with one
@@ -12,6 +13,51 @@ import java.util.List;
  */
 public final class AppOptions {
     private AppOptions() {
+    }
+
+    /** Told each option of {@link #walk}: its name and its value (null for a flag). */
+    @FunctionalInterface
+    public interface Handler {
+        void option(String name, String value);
+    }
+
+    /**
+     * Walks an app's arguments as getopt_long does: {@code --name=value}, {@code --name value},
+     * {@code -xVALUE}, {@code -x value}, and flags. Options in {@code withValue} need a value;
+     * any other is a flag, refused if given a value. Every option goes to {@code handler}, which
+     * refuses names it does not know with {@link #unknown}; an argument that is not an option is
+     * refused here.
+     */
+    public static void walk(List<String> args, Set<String> withValue, Handler handler) {
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i), name = a, value = null;
+            if (!a.startsWith("-") || a.equals("-") || a.equals("--")) {
+                throw new IllegalArgumentException("unexpected argument '" + a + "'; see --help");
+            }
+            int eq = a.indexOf('=');
+            if (a.startsWith("--") && eq > 0) {
+                name = a.substring(0, eq);
+                value = a.substring(eq + 1);
+            } else if (a.length() > 2 && a.charAt(1) != '-') { // -p0x3, as getopt
+                name = a.substring(0, 2);
+                value = a.substring(2);
+            }
+            if (withValue.contains(name)) {
+                if (value == null) {
+                    if (i + 1 >= args.size()) throw new IllegalArgumentException(name + ": needs a value");
+                    value = args.get(++i);
+                }
+            } else if (value != null) {
+                if (!name.startsWith("--")) throw unknown(a); // -xyz: not a flag cluster we know
+                throw new IllegalArgumentException(name + " takes no value, found '" + value + "'");
+            }
+            handler.option(name, value);
+        }
+    }
+
+    /** The error for an option an app does not know. */
+    public static IllegalArgumentException unknown(String option) {
+        return new IllegalArgumentException("unknown option " + option + "; see --help");
     }
 
     /** A hexadecimal port mask ({@code 0x3} or {@code 3}), non-zero, of ports 0..MAX_PORTS-1. */

@@ -3,6 +3,7 @@ package org.jpdk.app.l2fwd;
 import org.jpdk.app.AppOptions;
 
 import java.util.List;
+import java.util.Set;
 
 /** l2fwd's command line after {@code --}, as DPDK's examples/l2fwd reads it. */
 final class L2fwdOptions {
@@ -19,32 +20,16 @@ final class L2fwdOptions {
 
     static L2fwdOptions parse(List<String> args) {
         L2fwdOptions o = new L2fwdOptions();
-        for (int i = 0; i < args.size(); i++) {
-            String a = args.get(i), name = a, value = null;
-            int eq = a.indexOf('=');
-            if (a.startsWith("--") && eq > 0) {
-                name = a.substring(0, eq);
-                value = a.substring(eq + 1);
-            } else if (a.length() > 2 && a.charAt(0) == '-' && a.charAt(1) != '-') { // -p0x3, as getopt
-                name = a.substring(0, 2);
-                value = a.substring(2);
-            }
+        AppOptions.walk(args, Set.of("-p", "-q", "-T", "--run-seconds"), (name, value) -> {
             switch (name) {
                 case "-h", "--help" -> o.help = true;
                 case "-P" -> o.promiscuous = true;
                 case "--mac-updating" -> o.macUpdating = true;
                 case "--no-mac-updating" -> o.macUpdating = false;
-                case "-p", "-q", "-T", "--run-seconds" -> {
-                    if (value == null) {
-                        if (i + 1 >= args.size()) throw new IllegalArgumentException(name + ": needs a value");
-                        value = args.get(++i);
-                    }
-                    o.set(name, value);
-                }
-                default -> throw new IllegalArgumentException(a.startsWith("-") ? "unknown option " + a + "; see --help"
-                        : "unexpected argument '" + a + "'; see --help");
+                case "-p", "-q", "-T", "--run-seconds" -> o.set(name, value);
+                default -> throw AppOptions.unknown(name);
             }
-        }
+        });
         return o;
     }
 

@@ -47,25 +47,11 @@ final class L3fwdOptions {
 
     static L3fwdOptions parse(List<String> args) {
         L3fwdOptions o = new L3fwdOptions();
-        for (int i = 0; i < args.size(); i++) {
-            String a = args.get(i), name = a, value = null;
-            int eq = a.indexOf('=');
-            if (a.startsWith("--") && eq > 0) {
-                name = a.substring(0, eq);
-                value = a.substring(eq + 1);
-            } else if (a.length() > 2 && a.charAt(0) == '-' && a.charAt(1) != '-') { // -p0x3, as getopt
-                name = a.substring(0, 2);
-                value = a.substring(2);
-            }
+        AppOptions.walk(args, WITH_VALUE, (name, value) -> {
             if (WITH_VALUE.contains(name)) {
-                if (value == null) {
-                    if (i + 1 >= args.size()) throw new IllegalArgumentException(name + ": needs a value");
-                    value = args.get(++i);
-                }
                 o.set(name, value);
-                continue;
+                return;
             }
-            if (value != null) throw new IllegalArgumentException(name + " takes no value, found '" + value + "'");
             switch (name) {
                 case "-h", "--help" -> o.help = true;
                 case "-P" -> o.promiscuous = true;
@@ -74,10 +60,9 @@ final class L3fwdOptions {
                 case "--parse-ptype" -> o.parsePtype = true;
                 case "--ipv6" -> o.ipv6 = true;
                 case "--no-numa" -> { } // one memory domain: nothing to choose
-                default -> throw new IllegalArgumentException(a.startsWith("-") ? "unknown option " + a + "; see --help"
-                        : "unexpected argument '" + a + "'; see --help");
+                default -> throw AppOptions.unknown(name);
             }
-        }
+        });
         return o;
     }
 

@@ -19,6 +19,7 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.Locale;
 
 /**
@@ -66,26 +67,12 @@ public final class Pipeline {
 
         static Options parse(List<String> args) {
             Options o = new Options();
-            for (int i = 0; i < args.size(); i++) {
-                String a = args.get(i), name = a, value = null;
-                int eq = a.indexOf('=');
-                if (a.startsWith("--") && eq > 0) {
-                    name = a.substring(0, eq);
-                    value = a.substring(eq + 1);
-                }
-                switch (name) {
-                    case "-h", "--help" -> o.help = true;
-                    case "--mode", "--run-seconds", "--burst", "--ring-size", "-p", "--portmask" -> {
-                        if (value == null) {
-                            if (i + 1 >= args.size()) throw new IllegalArgumentException(name + ": needs a value");
-                            value = args.get(++i);
-                        }
-                        o.set(name, value);
-                    }
-                    default -> throw new IllegalArgumentException(a.startsWith("-") ? "unknown option " + a + "; see --help"
-                            : "unexpected argument '" + a + "'; see --help");
-                }
-            }
+            Set<String> withValue = Set.of("--mode", "--run-seconds", "--burst", "--ring-size", "-p", "--portmask");
+            AppOptions.walk(args, withValue, (name, value) -> {
+                if (name.equals("-h") || name.equals("--help")) o.help = true;
+                else if (withValue.contains(name)) o.set(name, value);
+                else throw AppOptions.unknown(name);
+            });
             return o;
         }
 

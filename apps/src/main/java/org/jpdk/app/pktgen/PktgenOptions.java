@@ -7,6 +7,7 @@ import org.jpdk.net.Ether;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 
 import static org.jpdk.app.pktgen.Pktgen.SIG_LEN;
 import static org.jpdk.app.pktgen.Pktgen.MIN_SIZE;
@@ -37,30 +38,21 @@ final class PktgenOptions {
     boolean verify, help;
     boolean sizeGiven, flowGiven;
 
+    private static final Set<String> WITH_VALUE = Set.of("-p", "--portmask", "--tx-portmask", "--rate", "--size", "--src-ip",
+            "--dst-ip", "--src-port", "--dst-port", "--dst-mac", "--vlan", "--pcap", "--burst", "--count", "--stats-period", "--run-seconds");
+
     static PktgenOptions parse(List<String> args) {
         PktgenOptions o = new PktgenOptions();
-        for (int i = 0; i < args.size(); i++) {
-            String a = args.get(i), name = a, value = null;
-            int eq = a.indexOf('=');
-            if (a.startsWith("--") && eq > 0) {
-                name = a.substring(0, eq);
-                value = a.substring(eq + 1);
-            }
+        AppOptions.walk(args, WITH_VALUE, (name, value) -> {
             switch (name) {
                 case "-h", "--help" -> o.help = true;
                 case "--verify" -> o.verify = true;
-                case "-p", "--portmask", "--tx-portmask", "--rate", "--size", "--src-ip", "--dst-ip", "--src-port",
-                     "--dst-port", "--dst-mac", "--vlan", "--pcap", "--burst", "--count", "--stats-period", "--run-seconds" -> {
-                    if (value == null) {
-                        if (i + 1 >= args.size()) throw new IllegalArgumentException(name + ": needs a value");
-                        value = args.get(++i);
-                    }
+                default -> {
+                    if (!WITH_VALUE.contains(name)) throw AppOptions.unknown(name);
                     o.set(name, value);
                 }
-                default -> throw new IllegalArgumentException(a.startsWith("-") ? "unknown option " + a + "; see --help"
-                        : "unexpected argument '" + a + "'; see --help");
             }
-        }
+        });
         int min = MIN_SIZE + (o.vlan >= 0 ? Ether.VLAN_HDR_LEN : 0);
         for (int s : o.sizes) {
             if (s < min) {
