@@ -451,7 +451,11 @@ public final class EalMemory {
         int flags = Libc.MFD_CLOEXEC | Libc.MFD_ALLOW_SEALING;
         if (ps != Hugepages.SIZE_4K) flags |= Libc.MFD_HUGETLB | (Long.numberOfTrailingZeros(ps) << Libc.MFD_HUGE_SHIFT);
         try {
-            return new SegmentFile(Libc.memfdCreate(name, flags), null, name, ps);
+            int fd = Libc.memfdCreate(name, flags);
+            // a peer handed this file may map it but never shrink it: truncating would make our own
+            // accesses fault; growing (a list file's next mapping) and punching holes stay allowed
+            Libc.fcntl(fd, Libc.F_ADD_SEALS, Libc.F_SEAL_SHRINK);
+            return new SegmentFile(fd, null, name, ps);
         } catch (LinuxException e) {
             throw new MemoryException("cannot create the memory file for " + Hugepages.kb(ps) + " pages: " + e.getMessage(), e);
         }

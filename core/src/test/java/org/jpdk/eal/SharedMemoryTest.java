@@ -68,6 +68,8 @@ class SharedMemoryTest {
         assertTrue(fdTarget(m.fd()).startsWith("/memfd:shmmap_"), fdTarget(m.fd()));
         assertEquals(0, m.fileOffset());
         assertEquals(null, m.file());
+        assertEquals(Libc.F_SEAL_SHRINK, Libc.fcntl(m.fd(), Libc.F_GET_SEALS, 0) & Libc.F_SEAL_SHRINK,
+                "sealed: a peer cannot truncate it under us");
         assertPeerSeesTheZone(z);
     }
 

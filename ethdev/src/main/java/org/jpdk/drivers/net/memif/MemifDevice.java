@@ -242,7 +242,6 @@ final class MemifDevice extends EthDevOps {
             throw new EthDevException("cannot make region 0 of " + (rings + buffers) + " bytes: " + e.getMessage(), e);
         }
         Memseg seg0 = c.region0.memseg();
-        Libc.fcntl(seg0.fd(), Libc.F_ADD_SEALS, Libc.F_SEAL_SHRINK); // a memfd is sealed already; a hugetlbfs file cannot be
         List<MemorySegment> regions = new ArrayList<>(List.of(c.region0.segment()));
         List<Long> bases = new ArrayList<>(List.of(0L));
         List<Memseg> shown = new ArrayList<>(List.of(seg0));
