@@ -69,10 +69,13 @@ abstract class MemifRxQueue extends RxQueue {
         int s = seq;
         SEQ.setOpaque(this, s + 1);
         VarHandle.fullFence(); // StoreLoad: the odd sequence before the load of the view (pairs with detach)
+        RingView v = null;
         try {
-            RingView v = (RingView) VIEW.getAcquire(this);
+            v = (RingView) VIEW.getAcquire(this);
             if (v == null || v.faulted) return 0;
             return receive(v, pkts, off, n);
+        } catch (RuntimeException | InternalError e) { // the ring's memory itself failed (receive frees what it took)
+            return v == null ? 0 : fault(v, "peer memory failed (" + e + ")");
         } finally {
             SEQ.setRelease(this, s + 2);
         }

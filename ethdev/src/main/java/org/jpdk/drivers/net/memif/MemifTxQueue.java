@@ -41,12 +41,15 @@ abstract class MemifTxQueue extends TxQueue {
         int s = seq;
         SEQ.setOpaque(this, s + 1);
         VarHandle.fullFence(); // StoreLoad: the odd sequence before the load of the view (pairs with detach)
+        RingView v = null;
         try {
-            RingView v = (RingView) VIEW.getAcquire(this);
+            v = (RingView) VIEW.getAcquire(this);
             if (v == null || v.faulted || n <= 0) return 0;
             int k = transmit(v, pkts, off, n);
             if (k > 0) kick(v);
             return k;
+        } catch (RuntimeException | InternalError e) { // the ring's memory itself failed before anything was taken
+            return v == null ? 0 : fault(v, "peer memory failed (" + e + ")", 0);
         } finally {
             SEQ.setRelease(this, s + 2);
         }

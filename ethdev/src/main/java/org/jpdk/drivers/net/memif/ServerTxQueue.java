@@ -63,8 +63,8 @@ final class ServerTxQueue extends MemifTxQueue {
                             long cap = r.get(JAVA_INT, d + MemifRing.D_LENGTH) & 0xffffffffL;
                             long at = r.get(JAVA_INT, d + MemifRing.D_OFFSET) & 0xffffffffL;
                             if (region >= regions.length || at + cap > regions[region].byteSize()) {
-                                return fault(v, "offered buffer (region " + region + ", offset " + at + ", length " + cap
-                                        + ") lies outside the regions", finish(v, r, pkts, off, sent, start, bytes));
+                                return fault(v, "offered buffer region " + region + " offset " + at + " len " + cap + " out of bounds",
+                                        finish(v, r, pkts, off, sent, start, bytes));
                             }
                             dst = regions[region];
                             dstAt = at;
