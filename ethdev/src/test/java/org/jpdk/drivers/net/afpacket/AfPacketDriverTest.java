@@ -507,6 +507,64 @@ class AfPacketDriverTest {
         b.close();
     }
 
+    /**
+     * An lcore that touches a queue after its port closed (a bug: lcores stop polling before
+     * stop) gets IllegalStateException from the unmapped rings, never a fault. Before the rings
+     * were a Mapping, the same late access read and wrote unmapped memory: SIGSEGV, and the JVM
+     * died (shown once by hand; not run here). Tx: a tx callback holds the lcore between
+     * EthDev.txBurst's queue lookup and the driver's burst while the port closes. Rx: a queue on
+     * the port's socket, as a stale lcore would still hold, polled in a loop across the close.
+     */
+    @Test
+    void anLcoreStillPollingWhenThePortClosesGetsAnExceptionNotACrash() throws Exception {
+        EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+        AfPacketRxQueue stale = new AfPacketRxQueue(((AfPacketDriver.Device) a.ops()).socket(0), pool, false, false);
+        java.util.concurrent.CountDownLatch inBurst = new java.util.concurrent.CountDownLatch(1), closed = new java.util.concurrent.CountDownLatch(1);
+        a.addTxCallback(0, (port, queue, pkts, off, n) -> {
+            inBurst.countDown();
+            try {
+                closed.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return n;
+        });
+        Mbuf[] one = {frame(1, 60)};
+        AtomicReference<Throwable> txEnd = new AtomicReference<>(), rxEnd = new AtomicReference<>();
+        java.util.concurrent.atomic.AtomicLong polls = new java.util.concurrent.atomic.AtomicLong();
+        Thread txLcore = new Thread(() -> {
+            try {
+                a.txBurst(0, one, 1);
+            } catch (Throwable t) {
+                txEnd.set(t);
+            }
+        }, "late-tx");
+        Thread rxLcore = new Thread(() -> {
+            Mbuf[] burst = new Mbuf[32];
+            try {
+                while (true) {
+                    Mbuf.freeBulk(burst, 0, stale.rxBurst(burst, 0, 32));
+                    polls.lazySet(polls.get() + 1);
+                }
+            } catch (Throwable t) {
+                rxEnd.set(t);
+            }
+        }, "late-rx");
+        txLcore.start();
+        rxLcore.start();
+        assertTrue(inBurst.await(5, java.util.concurrent.TimeUnit.SECONDS));
+        while (polls.get() < 1000) Thread.onSpinWait();
+        a.close();
+        closed.countDown();
+        txLcore.join(5000);
+        rxLcore.join(5000);
+        assertFalse(txLcore.isAlive() || rxLcore.isAlive());
+        assertInstanceOf(IllegalStateException.class, txEnd.get(), () -> String.valueOf(txEnd.get()));
+        assertInstanceOf(IllegalStateException.class, rxEnd.get(), () -> String.valueOf(rxEnd.get()));
+        one[0].free();                                                    // never taken: the caller's to free
+        assertEquals(pool.size(), pool.availCount());
+    }
+
     private static long count(java.nio.file.Path dir) throws java.io.IOException {
         try (var l = java.nio.file.Files.list(dir)) {
             return l.count();
