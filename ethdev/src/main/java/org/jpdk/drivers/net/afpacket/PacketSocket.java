@@ -69,6 +69,11 @@ final class PacketSocket implements AutoCloseable {
     final MemorySegment map;
     /** Frame offsets: RX ring frames at [0, framecnt), TX ring frames at [framecnt, 2 framecnt). */
     final long[] frameOffsets;
+    /**
+     * TX frame i's data area ({@code framesz - 32} bytes from frame + 32), a slice of {@link #map}
+     * made once: transmit copies into it, so no length can carry a copy into the next frame.
+     */
+    final MemorySegment[] txData;
     final int frameCount, frameSize;
     /** The next RX frame to look at, and the next TX frame to fill. */
     int rxNext, txNext;
@@ -84,6 +89,8 @@ final class PacketSocket implements AutoCloseable {
         this.frameOffsets = frameOffsets;
         this.frameCount = frameCount;
         this.frameSize = frameSize;
+        this.txData = new MemorySegment[frameCount];
+        for (int i = 0; i < frameCount; i++) txData[i] = map.asSlice(frameOffsets[frameCount + i] + TX_DATA_OFFSET, frameSize - TX_DATA_OFFSET);
     }
 
     /**

@@ -391,6 +391,45 @@ class AfPacketDriverTest {
         assertEquals(pool.size(), pool.availCount(), "sent and dropped mbufs are freed");
     }
 
+    /**
+     * A chain whose pktLen disagrees with its segments (grown through a later segment, or trimmed
+     * by hand) is dropped and counted. Before, tx checked pktLen (60) but copied the segments
+     * (2 x 1500 bytes of 0xff): the copy ran 1000 bytes into the next frame, whose status word
+     * then read 0xffffffff, and the ring looked full for ever after.
+     */
+    @Test
+    void anInconsistentChainIsDroppedAndCountedAndNeverReachesTheNextFrame() {
+        EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
+        EthDev b = ready(nsB, "net_af_packet1,iface=vb", PortConf.defaults());
+        Mbuf over = chained(1, 1500, 1500);
+        for (Mbuf s = over; s != null; s = s.next()) s.buffer().asSlice(s.dataOff(), s.dataLen()).fill((byte) 0xff);
+        over.setPktLen(60);                              // pktLen 60, segments 3000 bytes: more than a 2048-byte frame
+        Mbuf under = chained(2, 60, 500);
+        under.setPktLen(1000);                           // pktLen 1000, segments 560: 440 stale bytes would go out
+        Mbuf[] pkts = {over, under};
+        assertEquals(2, a.txBurst(0, pkts, 2), "taken, dropped and freed");
+        EthStats s = a.stats();
+        assertEquals(0, s.opackets);
+        assertEquals(2, s.oerrors);
+        assertEquals(pool.size(), pool.availCount(), "both chains freed");
+        // the ring is intact: a full ring's worth and more goes out and arrives unchanged
+        int total = 3 * AfPacketDriver.DEFAULT_FRAME_COUNT / 2;
+        Mbuf[] burst = new Mbuf[32];
+        List<Mbuf> got = new ArrayList<>();
+        try {
+            for (int seq = 0; seq < total; seq += 32) {
+                for (int i = 0; i < 32; i++) burst[i] = frame(seq + i, 100);
+                sendAll(a, 0, burst, 32);
+                got.addAll(receive(b, 0, 32, 2000));
+            }
+            assertEquals(total, got.size());
+            for (int i = 0; i < total; i++) assertArrayEquals(expected(i, 100), bytes(got.get(i)), "frame " + i);
+            assertEquals(total, a.stats().opackets);
+        } finally {
+            freeAll(got);
+        }
+    }
+
     /** Frame {@code seq} of {@code first + rest} bytes in two segments. */
     Mbuf chained(int seq, int first, int rest) {
         byte[] data = expected(seq, first + rest);

@@ -322,6 +322,22 @@ class TapDriverTest {
         }
     }
 
+    /** A chain whose pktLen disagrees with its segments is dropped and counted; before, writev sent the segments and counted pktLen bytes. */
+    @Test
+    void anInconsistentChainIsDroppedAndCounted() {
+        EthDev p = tap("iface=jtapc");
+        start(p, 1, PortConf.defaults());
+        Mbuf head = Mbuf.alloc(pool), tail = Mbuf.alloc(pool);
+        head.appendOffset(60);
+        tail.appendOffset(40);
+        assertTrue(head.chain(tail));
+        tail.appendOffset(500);                       // grown through the tail: the head's pktLen misses it
+        Mbuf[] one = {head};
+        assertEquals(1, p.txBurst(0, one, 1), "taken and dropped");
+        assertEquals(0, p.stats().opackets);
+        assertEquals(1, p.stats().oerrors);
+    }
+
     @Test
     void rxAndTxAllocateNothing() {
         EthDev p = tap("iface=jtapa");
