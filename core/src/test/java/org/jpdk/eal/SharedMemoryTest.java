@@ -43,15 +43,13 @@ class SharedMemoryTest {
         FileRange r = z.fileRange();
         long skip = r.offset() - r.mapOffset();
         long len = r.mapLength();
-        long addr = Libc.mmap(0, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(), r.mapOffset(), "peer view");
-        try {
-            MemorySegment peer = MemorySegment.ofAddress(addr).reinterpret(len).asSlice(skip);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment peer = org.jpdk.sys.Mapping.map(arena, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(),
+                    r.mapOffset(), "peer view").asSlice(skip);
             z.segment().set(JAVA_LONG, 0, 0x0123456789abcdefL);
             assertEquals(0x0123456789abcdefL, peer.get(JAVA_LONG, 0), "the peer reads what we wrote");
             peer.set(JAVA_LONG_UNALIGNED, z.len() - 8, 77L);
             assertEquals(77L, z.segment().get(JAVA_LONG_UNALIGNED, z.len() - 8), "we read what the peer wrote");
-        } finally {
-            Libc.munmap(addr, len);
         }
     }
 

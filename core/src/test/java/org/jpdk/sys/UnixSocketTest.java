@@ -39,8 +39,8 @@ class UnixSocketTest {
                 Libc.ftruncate(memfd, len, "memfd");
                 assertEquals(0, Libc.fcntl(memfd, Libc.F_ADD_SEALS, Libc.F_SEAL_SHRINK));
                 assertEquals(Libc.F_SEAL_SHRINK, Libc.fcntl(memfd, Libc.F_GET_SEALS, 0));
-                long mine = Libc.mmap(0, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, memfd, 0, "memfd");
-                MemorySegment.ofAddress(mine).reinterpret(len).set(JAVA_LONG, 64, 0x1122334455667788L);
+                MemorySegment mine = Mapping.map(a, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, memfd, 0, "memfd");
+                mine.set(JAVA_LONG, 64, 0x1122334455667788L);
 
                 MemorySegment msg = a.allocate(128);
                 msg.set(JAVA_INT, 0, 4);
@@ -52,12 +52,10 @@ class UnixSocketTest {
                 assertEquals(128, conn.receive(in, fds));
                 assertEquals(4, in.get(JAVA_INT, 0));
                 assertTrue(fds[0] >= 0, "a descriptor came with the message");
-                long theirs = Libc.mmap(0, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fds[0], 0, "passed memfd");
-                assertEquals(0x1122334455667788L, MemorySegment.ofAddress(theirs).reinterpret(len).get(JAVA_LONG, 64));
+                MemorySegment theirs = Mapping.map(a, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fds[0], 0, "passed memfd");
+                assertEquals(0x1122334455667788L, theirs.get(JAVA_LONG, 64));
                 var shrink = assertThrows(LinuxException.class, () -> Libc.ftruncate(fds[0], 0, "passed memfd"));
                 assertEquals(Errno.EPERM, shrink.errno(), "F_SEAL_SHRINK holds for the receiver too");
-                Libc.munmap(theirs, len);
-                Libc.munmap(mine, len);
                 Libc.close(fds[0]);
 
                 assertEquals(-Errno.EAGAIN, conn.receive(in, fds), "nothing more waiting");
@@ -129,10 +127,10 @@ class UnixSocketTest {
         int fd = Libc.memfdCreate("jpdk-huge", Libc.MFD_CLOEXEC | Libc.MFD_HUGETLB | (21 << Libc.MFD_HUGE_SHIFT));
         try {
             Libc.ftruncate(fd, 2L << 20, "hugetlb memfd");
-            long addr = Libc.mmap(0, 2L << 20, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_POPULATE, fd, 0,
-                    "hugetlb memfd");
-            MemorySegment.ofAddress(addr).reinterpret(2L << 20).set(JAVA_LONG, (2L << 20) - 8, 7L);
-            Libc.munmap(addr, 2L << 20);
+            try (Arena a = Arena.ofConfined()) {
+                Mapping.map(a, 2L << 20, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_POPULATE, fd, 0, "hugetlb memfd")
+                        .set(JAVA_LONG, (2L << 20) - 8, 7L);
+            }
         } finally {
             Libc.close(fd);
         }

@@ -18,6 +18,7 @@ import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
 import org.jpdk.sys.Libc;
 import org.jpdk.sys.LinuxException;
+import org.jpdk.sys.Mapping;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -341,7 +342,7 @@ final class MemifDevice extends EthDevOps {
         up(ch);
     }
 
-    /** Maps region {@code index} as a segment bounded to its size whose arena's close unmaps it. */
+    /** Maps region {@code index} as a segment bounded to its size, in the connection's arena, whose close unmaps it. */
     private MemorySegment map(MemifChannel.Region r, int index, Arena arena) {
         long size = r.size();
         try {
@@ -354,14 +355,12 @@ final class MemifDevice extends EthDevOps {
         // without MFD_ALLOW_SEALING, or a hugetlbfs file, refuses; an access beyond a truncation then
         // throws InternalError, which the burst turns into a fault)
         Libc.fcntl(r.fd(), Libc.F_ADD_SEALS, Libc.F_SEAL_SHRINK);
-        long addr;
         try {
-            addr = Libc.mmap(0, size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(), 0,
+            return Mapping.map(arena, size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, r.fd(), 0,
                     "memif region " + index + " of " + port.name() + ", size=" + size);
         } catch (LinuxException e) {
             throw new EthDevException("Cannot map region " + index + ": " + e.getMessage(), e);
         }
-        return MemorySegment.ofAddress(addr).reinterpret(size, arena, s -> Libc.munmap(addr, size));
     }
 
     /** The views of the announced rings of one direction, checked: region, bounds, cookie. */

@@ -2,6 +2,7 @@ package org.jpdk.drivers.net.memif;
 
 import org.jpdk.sys.Errno;
 import org.jpdk.sys.Libc;
+import org.jpdk.sys.Mapping;
 import org.jpdk.sys.UnixSocket;
 
 import java.lang.foreign.Arena;
@@ -30,15 +31,13 @@ final class HostilePeer implements AutoCloseable {
     final MemorySegment in = arena.allocate(256, 8), out = arena.allocate(MemifMessage.SIZE, 8);
     final int regionFd, c2sFd, s2cFd;
     final MemorySegment region;
-    private final long regionAddr;
     String disconnectReason;
 
     private HostilePeer(UnixSocket sock, boolean sealable) {
         this.sock = sock;
         regionFd = Libc.memfdCreate("hostile_region", Libc.MFD_CLOEXEC | (sealable ? Libc.MFD_ALLOW_SEALING : 0));
         Libc.ftruncate(regionFd, REGION_SIZE, "hostile region");
-        regionAddr = Libc.mmap(0, REGION_SIZE, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, regionFd, 0, "hostile region");
-        region = MemorySegment.ofAddress(regionAddr).reinterpret(REGION_SIZE);
+        region = Mapping.map(arena, REGION_SIZE, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, regionFd, 0, "hostile region");
         for (int r = 0; r < 2; r++) {
             MemorySegment ring = ring(r);
             MemifRing.init(ring);
@@ -166,7 +165,6 @@ final class HostilePeer implements AutoCloseable {
     @Override
     public void close() {
         sock.close();
-        Libc.munmap(regionAddr, REGION_SIZE);
         Libc.close(regionFd);
         Libc.close(c2sFd);
         Libc.close(s2cFd);
