@@ -207,6 +207,7 @@ public final class TestPmd {
         try {
             for (EthDev port : EthDev.all()) configurePort(port);
             out.println("Checking link statuses...");
+            awaitLinks();
             out.println("Done");
             if (opt.interactive) {
                 if (opt.autoStart) {
@@ -259,6 +260,25 @@ public final class TestPmd {
                         + " (ports " + portIds(fwdPorts) + ")");
             }
             fwdPorts.subList(opt.nbPorts, fwdPorts.size()).clear();
+        }
+    }
+
+    /**
+     * Waits up to 9 s for every port's link, as dpdk-testpmd's check_all_ports_link_status does,
+     * so that a port whose link comes up a little after start (memif, which must first connect)
+     * gets the tx-first burst and the first packets.
+     */
+    private void awaitLinks() {
+        long deadline = System.nanoTime() + 9_000_000_000L;
+        for (EthDev port : EthDev.all()) {
+            while (!port.link().up() && System.nanoTime() - deadline < 0) {
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
         }
     }
 

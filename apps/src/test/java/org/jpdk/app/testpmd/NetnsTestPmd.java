@@ -58,16 +58,24 @@ final class NetnsTestPmd implements AutoCloseable {
         });
     }
 
-    /** Our testpmd in namespace {@code ns} with {@code --no-huge}: {@code eal} then {@code --} then {@code app}. */
+    /** {@code ip netns exec ns} before a command, or nothing when {@code ns} is null (the host's namespace: memif's sockets). */
+    private static List<String> in(String ns) {
+        return ns == null ? new ArrayList<>() : new ArrayList<>(List.of("ip", "netns", "exec", ns));
+    }
+
+    private static final java.util.concurrent.atomic.AtomicInteger HOST_RUNS = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Our testpmd in namespace {@code ns} (null: this one) with {@code --no-huge}: {@code eal} then {@code --} then {@code app}. */
     static NetnsTestPmd jpdk(String ns, List<String> eal, String... app) {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, java, "--enable-native-access=ALL-UNNAMED",
+        List<String> cmd = in(ns);
+        cmd.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED",
                 "-Xmx256m", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
                 "org.jpdk.app.Launcher", "testpmd", "--no-huge"));
         cmd.addAll(eal);
         cmd.add("--");
         cmd.addAll(List.of(app));
-        return new NetnsTestPmd("jpdk testpmd in " + ns, cmd, null);
+        return new NetnsTestPmd("jpdk testpmd" + (ns == null ? "" : " in " + ns), cmd, null);
     }
 
     /**
@@ -75,17 +83,24 @@ final class NetnsTestPmd implements AutoCloseable {
      * prefix of its own (removed by {@link #close}).
      */
     static NetnsTestPmd dpdk(String ns, List<String> eal, String... app) {
+        return dpdk(ns, List.of("--no-huge", "-m", "128"), eal, app);
+    }
+
+    /** As {@link #dpdk(String, List, String...)} with {@code memory} options of the caller's instead of {@code --no-huge -m 128}. */
+    static NetnsTestPmd dpdk(String ns, List<String> memory, List<String> eal, String... app) {
         String prog = dpdkTestPmd();
-        String prefix = "jpdk" + ProcessHandle.current().pid() + ns.substring(ns.lastIndexOf('x'));
+        String prefix = "jpdk" + ProcessHandle.current().pid() + (ns == null ? "h" + HOST_RUNS.incrementAndGet() : ns.substring(ns.lastIndexOf('x')));
         // stdbuf: its stdout is a pipe, which C buffers fully, and READY must show when printed.
         // -m 128 holds the 8192 mbufs and starts in a second; -m 512 takes three here.
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "stdbuf", "-oL", prog, "--no-pci", "--no-huge",
-                "-m", "128", "--file-prefix=" + prefix));
+        List<String> cmd = in(ns);
+        cmd.addAll(List.of("stdbuf", "-oL", prog, "--no-pci"));
+        cmd.addAll(memory);
+        cmd.add("--file-prefix=" + prefix);
         cmd.addAll(eal);
         cmd.add("--");
         cmd.add("--total-num-mbufs=8192");
         cmd.addAll(List.of(app));
-        return new NetnsTestPmd("dpdk-testpmd in " + ns, cmd, prefix);
+        return new NetnsTestPmd("dpdk-testpmd" + (ns == null ? "" : " in " + ns), cmd, prefix);
     }
 
     /**
@@ -143,6 +158,44 @@ final class NetnsTestPmd implements AutoCloseable {
         String out = output();
         if (process.exitValue() != 0) fail(who + " exited " + process.exitValue() + ":\n" + out);
         return out;
+    }
+
+    /**
+     * Interactive mode ({@code -i}): types {@code line} and waits for {@code marker} in what it
+     * prints afterwards; returns that output.
+     */
+    String type(String line, String marker, long seconds) {
+        int from = output().length();
+        try {
+            OutputStream in = process.getOutputStream();
+            in.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            in.flush();
+        } catch (IOException e) {
+            fail(who + ": cannot type '" + line + "': " + e.getMessage() + "\n" + output());
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!output().substring(from).contains(marker)) {
+            if (!process.isAlive() || System.nanoTime() > deadline) fail(who + ": no '" + marker + "' after '" + line + "':\n" + output());
+            sleep(20);
+        }
+        return output().substring(from);
+    }
+
+    /** Interactive mode: {@code quit}, and waits for the process to end (killing it after {@code seconds}). */
+    String quit(long seconds) {
+        try {
+            OutputStream in = process.getOutputStream();
+            in.write("quit\n".getBytes(StandardCharsets.UTF_8));
+            in.flush();
+        } catch (IOException e) {
+            // gone already: checked below
+        }
+        join(seconds);
+        if (process.isAlive()) {
+            kill();
+            fail(who + " did not quit within " + seconds + " s:\n" + output());
+        }
+        return output();
     }
 
     /** Lets it run for {@code millis}, then {@link #stop}s it (10 s limit). */

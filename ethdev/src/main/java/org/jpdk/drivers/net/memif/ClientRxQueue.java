@@ -103,6 +103,11 @@ final class ClientRxQueue extends MemifRxQueue {
         return got;
     }
 
+    @Override
+    void prime(RingView v) {
+        refill(v);
+    }
+
     /** Offers every slot the client has emptied: descriptor rewritten, head advanced (R1). */
     private void refill(RingView v) {
         int head = v.head, room = (v.size - ((head - v.tail) & 0xffff));

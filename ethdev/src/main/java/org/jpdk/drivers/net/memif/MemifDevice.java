@@ -313,7 +313,11 @@ final class MemifDevice extends EthDevOps {
     /** Client, at CONNECTED: the rings go live. */
     void connectClient(MemifChannel ch) {
         Connection c = conn;
-        for (int i = 0; i < c.rx.length; i++) if (rxq[i] != null) rxq[i].attach(c.rx[i]);
+        for (int i = 0; i < c.rx.length; i++) {
+            if (rxq[i] == null) continue;
+            rxq[i].prime(c.rx[i]); // the server reset the counters before CONNECTED: offer the buffers now
+            rxq[i].attach(c.rx[i]);
+        }
         for (int i = 0; i < c.tx.length; i++) if (txq[i] != null) txq[i].attach(c.tx[i]);
         up(ch);
     }

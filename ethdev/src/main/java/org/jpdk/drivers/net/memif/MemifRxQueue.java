@@ -84,6 +84,14 @@ abstract class MemifRxQueue extends RxQueue {
     /** Receives from the ring of {@code v}; the lcore is inside the burst bracket. */
     abstract int receive(RingView v, Mbuf[] pkts, int off, int n);
 
+    /**
+     * A client offers its receive buffers as soon as it is connected, before any lcore polls, so
+     * that the server can send at once (DPDK's client waits for its first poll). Control thread,
+     * before {@link #attach}. Default: nothing (a server's rx ring is filled by the client).
+     */
+    void prime(RingView v) {
+    }
+
     /** Frees what the queue holds in {@code v} (zero-copy: the posted mbufs); the lcore has left it. */
     void releaseView(RingView v) {
     }

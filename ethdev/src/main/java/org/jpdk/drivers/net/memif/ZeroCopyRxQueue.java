@@ -90,6 +90,11 @@ final class ZeroCopyRxQueue extends MemifRxQueue {
         return got;
     }
 
+    @Override
+    void prime(RingView v) {
+        refill(v);
+    }
+
     /** Posts fresh mbufs into the empty slots, once there are enough of them, and advances head (R1). */
     private void refill(RingView v) {
         int head = v.head, room = v.size - ((head - v.tail) & 0xffff);

@@ -1,0 +1,242 @@
+package org.jpdk.app.testpmd;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.jpdk.app.testpmd.AfPacketVethTest.RECEIVER_LCORES;
+import static org.jpdk.app.testpmd.AfPacketVethTest.SENDER_LCORES;
+import static org.jpdk.app.testpmd.AfPacketVethTest.with;
+import static org.jpdk.app.testpmd.NetnsTestPmd.portField;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Our testpmd against DPDK's (Debian's dpdk-testpmd 22.11, its own net_memif) over a memif
+ * socket, in both roles: txonly one way and rxonly the other with the counts checked on both
+ * sides (memif loses nothing: a frame leaves only into a free slot, and the receiver drains the
+ * ring before it stops), the frames' bytes checked through a net_pcap capture on the receiving
+ * side, io forwarding through DPDK and back, DPDK's zero-copy client, our zero-copy client, and
+ * our rx interrupts woken by DPDK's eventfd writes. Without dpdk-testpmd they skip, and under CI
+ * they fail. The sockets are files in a temporary directory ({@code socket-abstract=no}).
+ *
+ * <p>Two habits of DPDK 22.11's net_memif shape the tests. Its client connects once, at start, and
+ * never again, so our server starts first (its socket exists) when DPDK is the client. And its
+ * statistics count only while connected (they are summed over the rings of the connection, which
+ * a disconnect forgets), so when DPDK receives, our side runs interactive: {@code stop} ends our
+ * forwarding but keeps the link, DPDK stops and prints its counts, then we {@code quit}.
+ */
+class MemifDpdkInteropTest {
+    /** DPDK's zero-copy client needs its memory in files (hugepages, one per memseg list). */
+    private static final List<String> DPDK_ZC_MEMORY = List.of("--in-memory", "--single-file-segments", "-m", "128");
+
+    private static String memif(String role, Path sock, String more) {
+        return "net_memif0,role=" + role + ",socket=" + sock + ",socket-abstract=no" + more;
+    }
+
+    /**
+     * Both testpmds wait up to 9 s for their links at start, as dpdk-testpmd does, and a memif
+     * link is up only once both are there: start both, then wait for both.
+     */
+    private static void ready(NetnsTestPmd... all) {
+        for (NetnsTestPmd p : all) p.await(NetnsTestPmd.READY, 40);
+    }
+
+    /** Stops the sender, lets the receiver drain the ring, stops it; checks that it received every frame sent. */
+    private static void assertEveryFrameArrives(NetnsTestPmd tx, NetnsTestPmd rx, long millis) {
+        String txOut = tx.runFor(millis);
+        String rxOut = rx.runFor(300);
+        assertCounts(txOut, rxOut);
+    }
+
+    private static void assertCounts(String txOut, String rxOut) {
+        long sent = portField(txOut, 0, "TX-packets:"), received = portField(rxOut, 0, "RX-packets:");
+        System.out.println("memif interop: sent " + sent + ", received " + received);
+        assertTrue(sent > 1000, "the sender sent next to nothing:\n" + txOut);
+        assertEquals(sent, received, "every frame sent was received:\n" + txOut + "\n" + rxOut);
+        assertEquals(0, portField(rxOut, 0, "RX-dropped:"), rxOut);
+    }
+
+    /** Our interactive testpmd, forwarding from the start once its links are up. */
+    private static NetnsTestPmd oursInteractive(List<String> eal, String... app) {
+        List<String> a = new java.util.ArrayList<>(List.of("-i", "--auto-start"));
+        a.addAll(List.of(app));
+        return NetnsTestPmd.jpdk(null, eal, a.toArray(String[]::new));
+    }
+
+    private static final String AUTO_STARTED = "Start automatic packet forwarding";
+    private static final String STOPPED = "Accumulated forward statistics";
+
+    /** Our interactive sender runs {@code millis}, stops forwarding (link kept), DPDK's receiver stops, we quit; checks the counts. */
+    private static String[] oursSendsDpdkReceives(NetnsTestPmd ours, NetnsTestPmd dpdk, long millis) {
+        ours.await(AUTO_STARTED, 40);
+        dpdk.await(NetnsTestPmd.READY, 40);
+        sleep(millis);
+        String oursOut = ours.type("stop", STOPPED, 20);
+        sleep(300);
+        String dpdkOut = dpdk.stop(10);
+        ours.quit(20);
+        return new String[]{oursOut, dpdkOut};
+    }
+
+    /** Starts our server and waits until its socket file exists, so that DPDK's client (which connects only once) finds it. */
+    private static NetnsTestPmd oursListening(Path sock, NetnsTestPmd ours) {
+        long end = System.nanoTime() + 40_000_000_000L;
+        while (!java.nio.file.Files.exists(sock) && System.nanoTime() < end) sleep(20);
+        assertTrue(java.nio.file.Files.exists(sock), "our server made no socket " + sock + ":\n" + ours.output());
+        return ours;
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void jpdkClientTxonlyToDpdkServerRxonly(@TempDir Path dir) {
+        Path sock = dir.resolve("m.sock");
+        try (NetnsTestPmd rx = NetnsTestPmd.dpdk(null, with(RECEIVER_LCORES, "--vdev=" + memif("server", sock, "")), "--forward-mode=rxonly");
+             NetnsTestPmd tx = oursInteractive(with(SENDER_LCORES, "--vdev", memif("client", sock, "")), "--forward-mode=txonly")) {
+            String[] out = oursSendsDpdkReceives(tx, rx, 1500);
+            assertCounts(out[0], out[1]);
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void dpdkClientTxonlyToJpdkServerRxonly(@TempDir Path dir) {
+        Path sock = dir.resolve("m.sock");
+        try (NetnsTestPmd rx = oursListening(sock, NetnsTestPmd.jpdk(null, with(RECEIVER_LCORES, "--vdev", memif("server", sock, "")),
+                "--forward-mode=rxonly"));
+             NetnsTestPmd tx = NetnsTestPmd.dpdk(null, with(SENDER_LCORES, "--vdev=" + memif("client", sock, "")), "--forward-mode=txonly")) {
+            ready(rx, tx);
+            assertEveryFrameArrives(tx, rx, 1500);
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void dpdkServerTxonlyFramesReachAJpdkClientWhole(@TempDir Path dir) {
+        Path sock = dir.resolve("m.sock"), pcap = dir.resolve("rx.pcap");
+        // our client receives and writes what it gets to a capture (io: memif port 0 to pcap port 1)
+        try (NetnsTestPmd tx = NetnsTestPmd.dpdk(null, with(SENDER_LCORES, "--vdev=" + memif("server", sock, "")),
+                "--forward-mode=txonly", "--txpkts=64");
+             NetnsTestPmd rx = NetnsTestPmd.jpdk(null, with(RECEIVER_LCORES, "--vdev", memif("client", sock, ""),
+                     "--vdev", "net_pcap0,tx_pcap=" + pcap), "--forward-mode=io")) {
+            ready(tx, rx);
+            String txOut = tx.runFor(1000);
+            String rxOut = rx.runFor(300);
+            long sent = portField(txOut, 0, "TX-packets:"), received = portField(rxOut, 0, "RX-packets:");
+            assertTrue(sent > 1000, txOut);
+            assertEquals(sent, received, "every frame DPDK's server sent reached our client:\n" + txOut + "\n" + rxOut);
+            long written = AfPacketVethTest.assertTxonlyFrames(pcap, AfPacketVethTest.mac(txOut), 64, false);
+            assertEquals(portField(rxOut, 1, "TX-packets:"), written, "frames in " + pcap);
+            assertEquals(received, written + portField(rxOut, 1, "TX-dropped:"), "received = captured + dropped by the pcap port");
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void jpdkServerTxonlyFramesReachADpdkClientWhole(@TempDir Path dir) {
+        Path sock = dir.resolve("m.sock"), pcap = dir.resolve("rx.pcap");
+        // DPDK's client receives and writes what it gets to a capture with its own net_pcap
+        try (NetnsTestPmd tx = oursListening(sock, oursInteractive(with(SENDER_LCORES, "--vdev", memif("server", sock, "")),
+                "--forward-mode=txonly", "--txpkts=64"));
+             NetnsTestPmd rx = NetnsTestPmd.dpdk(null, with(RECEIVER_LCORES, "--vdev=" + memif("client", sock, ""),
+                     "--vdev=net_pcap0,tx_pcap=" + pcap), "--forward-mode=io")) {
+            String[] out = oursSendsDpdkReceives(tx, rx, 1000);
+            long sent = portField(out[0], 0, "TX-packets:"), received = portField(out[1], 0, "RX-packets:");
+            assertTrue(sent > 1000, out[0]);
+            assertEquals(sent, received, "every frame our server sent reached DPDK's client:\n" + out[0] + "\n" + out[1]);
+            long written = AfPacketVethTest.assertTxonlyFrames(pcap, AfPacketVethTest.mac(tx.output()), 64, true);
+            assertEquals(portField(out[1], 1, "TX-packets:"), written, "frames in " + pcap);
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void ioForwardingThroughDpdkAndBack(@TempDir Path dir) {
+        Path sock = dir.resolve("m.sock");
+        // DPDK's two servers (ids 0 and 1), our two clients on them; both forward io, port 0 <-> port 1;
+        // one burst from each of our ports (tx-first, once the links are up) then circulates
+        String s0 = "net_memif0,role=server,id=0,socket=" + sock + ",socket-abstract=no";
+        String s1 = "net_memif1,role=server,id=1,socket=" + sock + ",socket-abstract=no";
+        try (NetnsTestPmd dpdk = NetnsTestPmd.dpdk(null, with(SENDER_LCORES, "--vdev=" + s0, "--vdev=" + s1), "--forward-mode=io");
+             NetnsTestPmd ours = NetnsTestPmd.jpdk(null, with(RECEIVER_LCORES, "--vdev", s0.replace("server", "client"),
+                     "--vdev", s1.replace("server", "client")), "-i", "--forward-mode=io")) {
+            ours.await("testpmd> ", 40); // after its links came up
+            dpdk.await(NetnsTestPmd.READY, 40);
+            ours.type("start tx_first", "TX RS bit threshold", 20);
+            sleep(1500);
+            String oursOut = ours.type("stop", STOPPED, 20);
+            sleep(300);
+            String[] out = {oursOut, dpdk.stop(10)};
+            ours.quit(20);
+            for (int p = 0; p < 2; p++) {
+                long ourRx = portField(out[0], p, "RX-packets:"), theirTx = portField(out[1], p, "TX-packets:");
+                long ourTx = portField(out[0], p, "TX-packets:"), theirRx = portField(out[1], p, "RX-packets:");
+                System.out.printf("memif io loop port %d: ours rx %d tx %d, DPDK rx %d tx %d%n", p, ourRx, ourTx, theirRx, theirTx);
+                assertTrue(ourRx > 1000 && theirRx > 1000, "frames went round:\n" + out[0] + "\n" + out[1]);
+                assertEquals(ourTx, theirRx, "port " + p + ": DPDK received every frame we sent (we stopped first)");
+                // DPDK kept sending what it received after we stopped: our rings hold those
+                assertTrue(theirTx - ourRx >= 0 && theirTx - ourRx <= 1024, "port " + p + ": DPDK sent " + theirTx + ", we received " + ourRx);
+            }
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void dpdkZeroCopyClientToJpdkServer(@TempDir Path dir) {
+        Path sock = dir.resolve("m.sock");
+        try (NetnsTestPmd rx = oursListening(sock, NetnsTestPmd.jpdk(null, with(RECEIVER_LCORES, "--vdev", memif("server", sock, "")),
+                "--forward-mode=rxonly"));
+             NetnsTestPmd tx = NetnsTestPmd.dpdk(null, DPDK_ZC_MEMORY, with(SENDER_LCORES, "--vdev=" + memif("client", sock, ",zero-copy=yes")),
+                     "--forward-mode=txonly")) {
+            ready(rx, tx);
+            assertEveryFrameArrives(tx, rx, 1500);
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void jpdkZeroCopyClientToDpdkServerAndBack(@TempDir Path dir) {
+        Path sock = dir.resolve("m.sock");
+        try (NetnsTestPmd rx = NetnsTestPmd.dpdk(null, with(RECEIVER_LCORES, "--vdev=" + memif("server", sock, "")), "--forward-mode=rxonly");
+             NetnsTestPmd tx = oursInteractive(with(SENDER_LCORES, "--vdev", memif("client", sock, ",zero-copy=yes")), "--forward-mode=txonly")) {
+            String[] out = oursSendsDpdkReceives(tx, rx, 1500);
+            assertCounts(out[0], out[1]);
+        }
+        Path sock2 = dir.resolve("m2.sock");
+        try (NetnsTestPmd tx = NetnsTestPmd.dpdk(null, with(SENDER_LCORES, "--vdev=" + memif("server", sock2, "")), "--forward-mode=txonly");
+             NetnsTestPmd rx = NetnsTestPmd.jpdk(null, with(RECEIVER_LCORES, "--vdev", memif("client", sock2, ",zero-copy=yes")),
+                     "--forward-mode=rxonly")) {
+            ready(tx, rx);
+            assertEveryFrameArrives(tx, rx, 1500);
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void dpdksEventfdWritesWakeOurSleepingRxQueue(@TempDir Path dir) {
+        Path sock = dir.resolve("m.sock");
+        // our server sleeps on its rx interrupt (the ring unmasked); DPDK's client sends one burst once its link is up
+        try (NetnsTestPmd rx = oursListening(sock, NetnsTestPmd.jpdk(null, with(RECEIVER_LCORES, "--vdev", memif("server", sock, "")),
+                "--forward-mode=rxonly", "--rx-idle=interrupt"));
+             NetnsTestPmd tx = NetnsTestPmd.dpdk(null, with(SENDER_LCORES, "--vdev=" + memif("client", sock, "")),
+                     "--forward-mode=io", "--tx-first", "--burst=32")) {
+            ready(rx, tx);
+            String txOut = tx.runFor(1000);
+            String rxOut = rx.runFor(300);
+            assertEquals(32, portField(txOut, 0, "TX-packets:"), txOut);
+            assertEquals(32, portField(rxOut, 0, "RX-packets:"), "our sleeping lcore received DPDK's burst:\n" + rxOut);
+            assertTrue(rxOut.contains("woken by rx"), rxOut);
+        }
+    }
+}
