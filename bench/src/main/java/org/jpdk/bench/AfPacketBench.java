@@ -52,7 +52,7 @@ public final class AfPacketBench {
     private static final Pattern TX = Pattern.compile("^\\s*Tx-pps:\\s+(\\d+)", Pattern.MULTILINE);
     private static final List<String> SENDER_LCORES = List.of("-l", "0,1", "--main-lcore", "1");
     private static final List<String> RECEIVER_LCORES = List.of("-l", "0,1");
-    private static final List<Peer> LIVE = new CopyOnWriteArrayList<>();
+    static final List<Peer> LIVE = new CopyOnWriteArrayList<>();
 
     private AfPacketBench() {
     }

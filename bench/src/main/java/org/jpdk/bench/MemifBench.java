@@ -1,0 +1,196 @@
+package org.jpdk.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+/**
+ * {@code ./jpdk bench memif}: net_memif between two testpmds, ours and DPDK's (Debian's
+ * dpdk-testpmd 22.11, its own net_memif), in every pairing in one run: a client in txonly mode
+ * floods 64-byte frames into a server in rxonly mode, copy mode, jpdk→jpdk, jpdk→DPDK, DPDK→jpdk
+ * and DPDK→DPDK, and jpdk→jpdk with the client in zero-copy mode. The figure is the receiver's
+ * median per-second Rx-pps over {@value #ROUNDS} rounds in which the pairings take turns, after
+ * {@value AfPacketBench#WARMUP_PERIODS} seconds of warm-up in each run: cross-process rates on a
+ * machine of two CPUs shared with other jobs come in two modes (the two lcores on separate CPUs,
+ * or not), so one short run says little and interleaving spreads a change of load over all.
+ *
+ * <p>Same settings on both sides of every pair: one queue pair, memif's defaults (rings of 1024
+ * slots, 2048-byte buffers), burst 32, 8192 mbufs, {@code --no-huge} (DPDK's memif copy region is
+ * a memfd of 4 KiB pages whatever its EAL uses, and the run must not depend on free hugepages),
+ * a socket file in a temporary directory. Cores: the sender forwards on CPU 0 ({@code -l 0,1
+ * --main-lcore 1}), the receiver on CPU 1 ({@code -l 0,1}); main lcores only print statistics.
+ * The server starts first (DPDK's client connects once and never retries); each testpmd waits for
+ * its link before it forwards. It prints {@code BENCH memif_<from>_<to>_mpps} for each pairing
+ * ({@code memif_jpdk_jpdk_zc_mpps} for zero-copy) and the ratios of those with jpdk in them to
+ * DPDK→DPDK, and of zero-copy to copy.
+ */
+public final class MemifBench {
+    static final int SECONDS = 6;
+    static final int ROUNDS = 3;
+    private static final String FORWARDING = "forwards packets on";
+    private static final Pattern RX = Pattern.compile("^\\s*Rx-pps:\\s+(\\d+)", Pattern.MULTILINE);
+    private static final Pattern TX = Pattern.compile("^\\s*Tx-pps:\\s+(\\d+)", Pattern.MULTILINE);
+    private static final List<String> SENDER_LCORES = List.of("-l", "0,1", "--main-lcore", "1");
+    private static final List<String> RECEIVER_LCORES = List.of("-l", "0,1");
+
+    private MemifBench() {
+    }
+
+    enum Side { JPDK, DPDK }
+
+    /** One pairing: the sender (client, txonly) and the receiver (server, rxonly). */
+    record Pair(String name, Side tx, Side rx, boolean zeroCopy) {
+    }
+
+    /** The {@code ./jpdk bench memif} entry ({@link Benchmark}). */
+    public static final class Entry implements Benchmark {
+        @Override
+        public String name() {
+            return "memif";
+        }
+
+        @Override
+        public String summary() {
+            return "net_memif txonly to rxonly, every pairing of jpdk and dpdk-testpmd, copy and zero-copy";
+        }
+
+        @Override
+        public void main(String[] args) throws Exception {
+            MemifBench.main(args);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0) {
+            System.err.println("jpdk bench memif: takes no arguments, not " + String.join(" ", args));
+            System.exit(1);
+        }
+        Path dpdk = Bench.findProgram("dpdk-testpmd");
+        if (dpdk == null) System.out.println("# dpdk-testpmd not found (apt-get install dpdk-dev): DPDK's figures are missing");
+        List<Pair> pairs = new ArrayList<>(List.of(new Pair("jpdk_jpdk", Side.JPDK, Side.JPDK, false)));
+        if (dpdk != null) {
+            pairs.add(new Pair("jpdk_dpdk", Side.JPDK, Side.DPDK, false));
+            pairs.add(new Pair("dpdk_jpdk", Side.DPDK, Side.JPDK, false));
+            pairs.add(new Pair("dpdk_dpdk", Side.DPDK, Side.DPDK, false));
+        }
+        pairs.add(new Pair("jpdk_jpdk_zc", Side.JPDK, Side.JPDK, true));
+        Path dir = Files.createTempDirectory("jpdkbench-memif");
+        Thread cleanup = new Thread(() -> teardown(dir), "memif-bench-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
+        Map<String, List<Double>> rates = new LinkedHashMap<>();
+        try {
+            int run = 0;
+            for (int round = 0; round < ROUNDS; round++) {
+                for (Pair p : pairs) rates.computeIfAbsent(p.name, k -> new ArrayList<>()).addAll(run(p, dir, dpdk, ++run));
+            }
+        } finally {
+            teardown(dir);
+            Runtime.getRuntime().removeShutdownHook(cleanup);
+        }
+        Map<String, Double> med = new LinkedHashMap<>();
+        for (var e : rates.entrySet()) {
+            med.put(e.getKey(), AfPacketBench.median(e.getValue()));
+            Bench.line("memif_" + e.getKey() + "_mpps", med.get(e.getKey()), "Mpps");
+        }
+        double base = med.getOrDefault("dpdk_dpdk", Double.NaN);
+        for (String p : List.of("jpdk_jpdk", "jpdk_dpdk", "dpdk_jpdk", "jpdk_jpdk_zc")) {
+            Bench.ratio("memif_" + p + "_vs_dpdk_dpdk", med.getOrDefault(p, Double.NaN), base);
+        }
+        Bench.ratio("memif_jpdk_jpdk_zc_vs_copy", med.getOrDefault("jpdk_jpdk_zc", Double.NaN), med.getOrDefault("jpdk_jpdk", Double.NaN));
+    }
+
+    /** One run of a pairing; the receiver's steady per-second rates in Mpps (none if a side failed). */
+    static List<Double> run(Pair p, Path dir, Path dpdk, int n) throws InterruptedException {
+        Path sock = dir.resolve("memif" + n + ".sock");
+        String what = p.name + (p.zeroCopy ? "" : " copy") + ": " + name(p.tx) + " client txonly -> " + name(p.rx) + " server rxonly";
+        AfPacketBench.Peer receiver = AfPacketBench.Peer.start(command(p.rx, "server", sock, false, RECEIVER_LCORES, "rxonly", dpdk,
+                "rx" + n), name(p.rx) + " receiver");
+        AfPacketBench.Peer sender = null;
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.exists(sock) && System.nanoTime() < end) Thread.sleep(20);
+            if (!Files.exists(sock)) return failed(what, receiver);
+            sender = AfPacketBench.Peer.start(command(p.tx, "client", sock, p.zeroCopy, SENDER_LCORES, "txonly", dpdk, "tx" + n),
+                    name(p.tx) + " sender");
+            if (!receiver.await(FORWARDING, 30)) return failed(what, receiver);
+            if (!sender.await(FORWARDING, 30)) return failed(what, sender);
+            Thread.sleep(TimeUnit.SECONDS.toMillis(SECONDS));
+            String rxOut = receiver.interruptAndWait(20); // the receiver first: its last second still had traffic
+            String txOut = sender.interruptAndWait(20);
+            if (rxOut == null) return failed(what, receiver);
+            if (txOut == null) return failed(what, sender);
+            List<Double> rx = AfPacketBench.steady(rxOut, RX);
+            System.out.printf("# %s: sender %.3f Mpps, receiver %.3f Mpps (median per second after %d s warm-up)%n",
+                    what, AfPacketBench.median(AfPacketBench.steady(txOut, TX)), AfPacketBench.median(rx), AfPacketBench.WARMUP_PERIODS);
+            return rx;
+        } finally {
+            if (sender != null) sender.close();
+            receiver.close();
+            try {
+                Files.deleteIfExists(sock);
+            } catch (IOException e) {
+                // the directory goes at the end
+            }
+            Bench.removeDpdkRuntimeDir(prefix("rx" + n));
+            Bench.removeDpdkRuntimeDir(prefix("tx" + n));
+        }
+    }
+
+    private static String name(Side s) {
+        return s == Side.JPDK ? "jpdk" : "dpdk";
+    }
+
+    private static List<Double> failed(String what, AfPacketBench.Peer p) {
+        System.out.println("# " + what + ": " + p.who + " failed; its output ends with:");
+        String[] l = p.output().split("\n");
+        for (int i = Math.max(0, l.length - 8); i < l.length; i++) System.out.println("#   " + l[i]);
+        return List.of();
+    }
+
+    static List<String> command(Side side, String role, Path sock, boolean zeroCopy, List<String> lcores, String mode, Path dpdk,
+                                String run) {
+        List<String> app = List.of("--forward-mode=" + mode, "--stats-period=1", "--burst=32", "--txpkts=64", "--total-num-mbufs=8192");
+        String vdev = "net_memif0,role=" + role + ",socket=" + sock + ",socket-abstract=no" + (zeroCopy ? ",zero-copy=yes" : "");
+        List<String> cmd = new ArrayList<>();
+        if (side == Side.JPDK) {
+            String java = ProcessHandle.current().info().command().orElse("java");
+            String jar;
+            try {
+                jar = Path.of(MemifBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+            } catch (java.net.URISyntaxException e) {
+                throw new IllegalStateException("cannot locate the bench jar: " + e.getMessage(), e);
+            }
+            cmd.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-XX:+UseParallelGC",
+                    "-cp", jar, "org.jpdk.app.Launcher", "testpmd"));
+            cmd.addAll(lcores);
+            cmd.addAll(List.of("--no-huge", "--vdev", vdev, "--"));
+        } else {
+            cmd.addAll(List.of("stdbuf", "-oL", dpdk.toString()));
+            cmd.addAll(lcores);
+            cmd.addAll(List.of("--no-pci", "--no-huge", "-m", "256", "--file-prefix=" + prefix(run), "--vdev=" + vdev, "--"));
+        }
+        cmd.addAll(app);
+        return cmd;
+    }
+
+    private static String prefix(String run) {
+        return "jpdkbench" + ProcessHandle.current().pid() + "m" + run;
+    }
+
+    /** Kills the testpmds still running and removes the sockets' directory. */
+    private static void teardown(Path dir) {
+        for (AfPacketBench.Peer p : AfPacketBench.LIVE) p.close();
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) Files.deleteIfExists(f);
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            // gone already
+        }
+    }
+}
