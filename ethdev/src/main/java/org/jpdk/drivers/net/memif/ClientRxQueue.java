@@ -41,10 +41,13 @@ final class ClientRxQueue extends MemifRxQueue {
             int mask = v.mask, slot = last, end = last + avail, errors = 0, port = portId, bsize = v.bsize;
             long bytes = 0, base = v.bufBase;
             Mbuf frame = null;
+            int fresh = 0;                                                    // pkts[off+got .. off+fresh): mbufs taken in bulk, unused yet
             try {
+                int want = Math.min(n, avail);
+                if (Mbuf.allocBulk(pool, pkts, off, want)) fresh = want;
                 while (slot != end && got < n) {
                     int start = slot;
-                    frame = Mbuf.alloc(pool);
+                    frame = got < fresh ? pkts[off + got] : Mbuf.alloc(pool);
                     if (frame == null) {
                         countNombuf(1);
                         break;
@@ -53,7 +56,7 @@ final class ClientRxQueue extends MemifRxQueue {
                     boolean bad = false, more;
                     do {
                         if (slot == end) {
-                            frame.free();
+                            fresh = drop(frame, pkts, off, got, fresh);
                             frame = null;
                             slot = start;
                             fault(v, "a chained frame runs past the published tail");
@@ -71,7 +74,7 @@ final class ClientRxQueue extends MemifRxQueue {
                         }
                         seg = copyIn(region, base + (long) s * bsize, (int) len, frame, seg);
                         if (seg == null) {
-                            frame.free();
+                            fresh = drop(frame, pkts, off, got, fresh);
                             frame = null;
                             slot = start;
                             countNombuf(1);
@@ -80,7 +83,7 @@ final class ClientRxQueue extends MemifRxQueue {
                     } while (more);
                     if (frame == null) break;
                     if (bad) {
-                        frame.free();
+                        fresh = drop(frame, pkts, off, got, fresh);
                         frame = null;
                         errors++;
                         continue;
@@ -91,10 +94,11 @@ final class ClientRxQueue extends MemifRxQueue {
                     frame = null;
                 }
             } catch (RuntimeException | InternalError e) {
-                if (frame != null) frame.free();
-                Mbuf.freeBulk(pkts, off, got);
+                if (frame != null && got >= fresh) frame.free();
+                Mbuf.freeBulk(pkts, off, Math.max(got, fresh));
                 return fault(v, "peer memory failed under receive (" + e + ")");
             }
+            if (fresh > got) Mbuf.freeBulk(pkts, off + got, fresh - got);
             v.tail = slot & 0xffff;
             if (got > 0) countRx(got, bytes);
             if (errors > 0) countErrors(errors);

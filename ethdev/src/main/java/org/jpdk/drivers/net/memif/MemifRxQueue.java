@@ -180,6 +180,23 @@ abstract class MemifRxQueue extends RxQueue {
         return last;
     }
 
+    /**
+     * Frees a frame that will not be delivered; if it was the bulk-taken mbuf at
+     * {@code pkts[off + got]}, that place gets a fresh one (or the last bulk-taken one moves there,
+     * when the pool is dry). Returns the new count of bulk-taken mbufs.
+     */
+    final int drop(Mbuf frame, Mbuf[] pkts, int off, int got, int fresh) {
+        frame.free();
+        if (got >= fresh) return fresh;
+        Mbuf again = Mbuf.alloc(pool);
+        if (again != null) {
+            pkts[off + got] = again;
+            return fresh;
+        }
+        pkts[off + got] = pkts[off + fresh - 1];
+        return fresh - 1;
+    }
+
     /** Whether the ring has something to receive now (acquire of the producer's counter). */
     abstract boolean pending(RingView v);
 

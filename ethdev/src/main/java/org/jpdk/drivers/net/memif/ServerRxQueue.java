@@ -42,10 +42,13 @@ final class ServerRxQueue extends MemifRxQueue {
         int mask = v.mask, slot = last, end = last + avail, got = 0, errors = 0, port = portId;
         long bytes = 0;
         Mbuf frame = null;
+        int fresh = 0;                                                        // pkts[off+got .. off+fresh): mbufs taken in bulk, unused yet
         try {
+            int want = Math.min(n, avail);
+            if (Mbuf.allocBulk(pool, pkts, off, want)) fresh = want;
             while (slot != end && got < n) {
                 int start = slot;
-                frame = Mbuf.alloc(pool);
+                frame = got < fresh ? pkts[off + got] : Mbuf.alloc(pool);
                 if (frame == null) {
                     countNombuf(1);
                     break;
@@ -55,7 +58,7 @@ final class ServerRxQueue extends MemifRxQueue {
                 long total = 0;
                 do {
                     if (slot == end) {
-                        frame.free();
+                        fresh = drop(frame, pkts, off, got, fresh);
                         frame = null;
                         slot = start;
                         fault(v, "a chained frame runs past the published head");
@@ -75,7 +78,7 @@ final class ServerRxQueue extends MemifRxQueue {
                     }
                     seg = copyIn(regions[region], offset, (int) len, frame, seg);
                     if (seg == null) {                                         // no mbuf for the rest
-                        frame.free();
+                        fresh = drop(frame, pkts, off, got, fresh);
                         frame = null;
                         slot = start;
                         countNombuf(1);
@@ -84,7 +87,7 @@ final class ServerRxQueue extends MemifRxQueue {
                 } while (more);
                 if (frame == null) break;
                 if (bad) {
-                    frame.free();
+                    fresh = drop(frame, pkts, off, got, fresh);
                     frame = null;
                     errors++;
                     continue;
@@ -95,10 +98,11 @@ final class ServerRxQueue extends MemifRxQueue {
                 frame = null;
             }
         } catch (RuntimeException | InternalError e) {
-            if (frame != null) frame.free();
-            Mbuf.freeBulk(pkts, off, got);
+            if (frame != null && got >= fresh) frame.free();
+            Mbuf.freeBulk(pkts, off, Math.max(got, fresh));
             return fault(v, "peer memory failed under receive (" + e + ")");
         }
+        if (fresh > got) Mbuf.freeBulk(pkts, off + got, fresh - got);
         v.tail = slot & 0xffff;
         MemifRing.tail(r, slot);                                              // R2: the slots go back
         if (got > 0) countRx(got, bytes);

@@ -285,6 +285,34 @@ class MemifDriverTest {
     }
 
     @Test
+    void aDryPoolLeavesFramesInTheRingCountedAsRxNombufUntilMbufsComeBack() {
+        String sock = socketName();
+        init("net_memif0,role=server,socket=" + sock, "net_memif1,role=client,socket=" + sock);
+        EthDev server = EthDev.get(0), client = EthDev.get(1);
+        Mempool<Mbuf> big = pool("memif_big", 2047, 0), tiny = pool("memif_tiny", 16, 0);
+        start(client, big, 1);
+        server.configure(1, 1, PortConf.defaults());
+        server.rxQueueSetup(0, 0, tiny);
+        server.txQueueSetup(0, 0);
+        server.start();
+        awaitUp(server, client);
+        Mbuf[] burst = new Mbuf[24];
+        for (int i = 0; i < 24; i++) burst[i] = frame(big, i, 60 + i);
+        assertEquals(24, client.txBurst(0, burst, 24));
+        Mbuf[] got = new Mbuf[32];
+        int n = server.rxBurst(0, got, 32);
+        assertEquals(16, n, "as many as the pool holds");
+        assertTrue(server.stats().rxNombuf > 0);
+        assertEquals(0, server.rxBurst(0, new Mbuf[32], 32), "the pool is dry: the rest waits in the ring");
+        Mbuf.freeBulk(got, 0, n);
+        int m = server.rxBurst(0, got, 32);
+        assertEquals(8, m, "the rest, once mbufs came back");
+        for (int i = 0; i < m; i++) assertEquals(16 + i, got[i].readInt(0), "in order, none lost");
+        Mbuf.freeBulk(got, 0, m);
+        assertEquals(24, server.stats().ipackets);
+    }
+
+    @Test
     void zeroCopyRefusesAPoolThatSharesTheHeap() {
         init("net_memif1,role=client,zero-copy=yes,socket=" + socketName());
         EthDev client = EthDev.get(0);
