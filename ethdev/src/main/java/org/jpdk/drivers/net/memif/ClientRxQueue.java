@@ -5,8 +5,6 @@ import org.jpdk.mempool.Mempool;
 
 import java.lang.foreign.MemorySegment;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * A client's receive queue in copy mode: the consumer of an S2C ring whose buffers are the
@@ -64,8 +62,9 @@ final class ClientRxQueue extends MemifRxQueue {
                         }
                         int s = slot & mask;
                         long d = MemifRing.desc(s);
-                        more = (r.get(JAVA_SHORT, d + MemifRing.D_FLAGS) & MemifRing.DESC_FLAG_NEXT) != 0;
-                        long len = r.get(JAVA_INT, d + MemifRing.D_LENGTH) & 0xffffffffL;
+                        long w = MemifRing.word0(r, d);
+                        more = (MemifRing.flags(w) & MemifRing.DESC_FLAG_NEXT) != 0;
+                        long len = MemifRing.length(w);
                         slot++;
                         if (bad) continue;
                         if (len > bsize) {
@@ -122,11 +121,7 @@ final class ClientRxQueue extends MemifRxQueue {
         try {
             for (int i = 0; i < room; i++, head++) {
                 int s = head & mask;
-                long d = MemifRing.desc(s);
-                r.set(JAVA_SHORT, d + MemifRing.D_FLAGS, (short) 0);
-                r.set(JAVA_SHORT, d + MemifRing.D_REGION, (short) 0);
-                r.set(JAVA_INT, d + MemifRing.D_LENGTH, bsize);
-                r.set(JAVA_INT, d + MemifRing.D_OFFSET, (int) (base + (long) s * bsize));
+                MemifRing.write(r, MemifRing.desc(s), 0, 0, bsize, base + (long) s * bsize);
             }
         } catch (RuntimeException | InternalError e) {
             fault(v, "peer memory failed under refill (" + e + ")");

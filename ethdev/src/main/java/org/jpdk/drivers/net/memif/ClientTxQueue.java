@@ -4,8 +4,6 @@ import org.jpdk.mbuf.Mbuf;
 
 import java.lang.foreign.MemorySegment;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * A client's transmit queue in copy mode: the producer of a C2S ring whose buffers are the
@@ -86,10 +84,7 @@ final class ClientTxQueue extends MemifTxQueue {
     }
 
     private static void writeDesc(MemorySegment r, long d, int flags, int length, long offset) {
-        r.set(JAVA_SHORT, d + MemifRing.D_FLAGS, (short) flags);
-        r.set(JAVA_SHORT, d + MemifRing.D_REGION, (short) 0);
-        r.set(JAVA_INT, d + MemifRing.D_LENGTH, length);
-        r.set(JAVA_INT, d + MemifRing.D_OFFSET, (int) offset);
+        MemifRing.write(r, d, flags, 0, length, offset);
     }
 
     /** Frees the sent mbufs, publishes the filled slots (R1) and counts; returns {@code sent}. */

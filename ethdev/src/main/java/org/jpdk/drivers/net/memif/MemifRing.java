@@ -4,6 +4,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
@@ -93,5 +95,41 @@ final class MemifRing {
 
     static long desc(int slot) {
         return DESC_OFF + (long) slot * DESC_SIZE;
+    }
+
+    // A descriptor is two little-endian 64-bit words: flags | region << 16 | length << 32, then
+    // offset | metadata << 32. Reading and writing it as two words costs two bounds checks, not four.
+
+    /** The first word of the descriptor at {@code d}: flags, region and length. */
+    static long word0(MemorySegment ring, long d) {
+        return ring.get(JAVA_LONG_UNALIGNED, d);
+    }
+
+    static int flags(long word0) {
+        return (int) word0 & 0xffff;
+    }
+
+    static int region(long word0) {
+        return (int) (word0 >>> 16) & 0xffff;
+    }
+
+    static long length(long word0) {
+        return word0 >>> 32;
+    }
+
+    /** The descriptor's buffer offset, unsigned. */
+    static long offset(MemorySegment ring, long d) {
+        return ring.get(JAVA_INT_UNALIGNED, d + D_OFFSET) & 0xffffffffL;
+    }
+
+    /** Writes the whole descriptor at {@code d} (metadata 0). */
+    static void write(MemorySegment ring, long d, int flags, int region, long length, long offset) {
+        ring.set(JAVA_LONG_UNALIGNED, d, (flags & 0xffffL) | (region & 0xffffL) << 16 | length << 32);
+        ring.set(JAVA_LONG_UNALIGNED, d + D_OFFSET, offset & 0xffffffffL);
+    }
+
+    /** Writes the first word only (flags, region, length): a server filling a buffer the client offered. */
+    static void write0(MemorySegment ring, long d, int flags, int region, long length) {
+        ring.set(JAVA_LONG_UNALIGNED, d, (flags & 0xffffL) | (region & 0xffffL) << 16 | length << 32);
     }
 }

@@ -16,6 +16,8 @@ final class RingView {
     final int size, mask;
     /** The regions of the connection by index; a descriptor's region is checked against {@code regions.length}. */
     final MemorySegment[] regions;
+    /** {@code regions[i].byteSize()}, read once. */
+    final long[] regionSize;
     /** The ring's eventfd: signalled by the producer after a burst unless the consumer masked it. */
     final int eventFd;
     /** Buffers this side owns for the ring (client copy mode, zero-copy fallback): region 0 from {@code bufBase}, {@code bsize} per slot. */
@@ -42,6 +44,8 @@ final class RingView {
         this.size = 1 << log2;
         this.mask = size - 1;
         this.regions = regions;
+        this.regionSize = new long[regions.length];
+        for (int i = 0; i < regions.length; i++) regionSize[i] = regions[i].byteSize();
         this.eventFd = eventFd;
         this.bufBase = bufBase;
         this.bsize = bsize;

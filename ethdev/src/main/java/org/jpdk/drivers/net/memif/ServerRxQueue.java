@@ -5,8 +5,6 @@ import org.jpdk.mempool.Mempool;
 
 import java.lang.foreign.MemorySegment;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * A server's receive queue: the consumer of a C2S ring, whose descriptors the client wrote and
@@ -39,6 +37,7 @@ final class ServerRxQueue extends MemifRxQueue {
         if (avail == 0) return 0;
         if (avail > v.size) return fault(v, "head is " + avail + " slots past tail in a ring of " + v.size);
         MemorySegment[] regions = v.regions;
+        long[] sizes = v.regionSize;
         int mask = v.mask, slot = last, end = last + avail, got = 0, errors = 0, port = portId;
         long bytes = 0;
         Mbuf frame = null;
@@ -65,14 +64,14 @@ final class ServerRxQueue extends MemifRxQueue {
                         break;
                     }
                     long d = MemifRing.desc(slot & mask);
-                    more = (r.get(JAVA_SHORT, d + MemifRing.D_FLAGS) & MemifRing.DESC_FLAG_NEXT) != 0;
-                    int region = r.get(JAVA_SHORT, d + MemifRing.D_REGION) & 0xffff;
-                    long len = r.get(JAVA_INT, d + MemifRing.D_LENGTH) & 0xffffffffL;
-                    long offset = r.get(JAVA_INT, d + MemifRing.D_OFFSET) & 0xffffffffL;
+                    long w = MemifRing.word0(r, d);
+                    more = (MemifRing.flags(w) & MemifRing.DESC_FLAG_NEXT) != 0;
+                    int region = MemifRing.region(w);
+                    long len = MemifRing.length(w), offset = MemifRing.offset(r, d);
                     slot++;
                     total += len;
                     if (bad) continue;
-                    if (region >= regions.length || offset + len > regions[region].byteSize() || total > MAX_FRAME) {
+                    if (region >= regions.length || offset + len > sizes[region] || total > MAX_FRAME) {
                         bad = true;
                         continue;
                     }

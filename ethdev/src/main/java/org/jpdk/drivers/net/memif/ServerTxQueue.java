@@ -4,8 +4,6 @@ import org.jpdk.mbuf.Mbuf;
 
 import java.lang.foreign.MemorySegment;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * A server's transmit queue: the producer of an S2C ring. The client offers empty buffers up to
@@ -30,6 +28,7 @@ final class ServerTxQueue extends MemifTxQueue {
         if (offered > v.size) return fault(v, "head is " + offered + " slots past tail in a ring of " + v.size, 0);
         if (offered == 0) return 0;
         MemorySegment[] regions = v.regions;
+        long[] sizes = v.regionSize;
         int mask = v.mask, slot = first, end = first + offered, sent = 0;
         long bytes = 0;
         try {
@@ -39,6 +38,7 @@ final class ServerTxQueue extends MemifTxQueue {
                 int start = slot;
                 long d = MemifRing.desc(slot & mask);
                 MemorySegment dst = null;
+                int dstRegion = 0;
                 long dstAt = 0, dstCap = 0, dstOff = 0;
                 boolean open = false;
                 for (Mbuf seg = m; seg != null; seg = seg.next()) {
@@ -46,8 +46,7 @@ final class ServerTxQueue extends MemifTxQueue {
                     while (srcLen > 0 || !open) {
                         if (!open || dstOff == dstCap) {
                             if (open) {                                      // this buffer is full: on to the next
-                                r.set(JAVA_INT, d + MemifRing.D_LENGTH, (int) dstOff);
-                                r.set(JAVA_SHORT, d + MemifRing.D_FLAGS, (short) MemifRing.DESC_FLAG_NEXT);
+                                MemifRing.write0(r, d, MemifRing.DESC_FLAG_NEXT, dstRegion, dstOff);
                                 if (++slot == end) {
                                     if (end - start == v.size) {             // not even a whole ring holds it
                                         m.free();
@@ -59,14 +58,15 @@ final class ServerTxQueue extends MemifTxQueue {
                                 }
                                 d = MemifRing.desc(slot & mask);
                             }
-                            int region = r.get(JAVA_SHORT, d + MemifRing.D_REGION) & 0xffff;
-                            long cap = r.get(JAVA_INT, d + MemifRing.D_LENGTH) & 0xffffffffL;
-                            long at = r.get(JAVA_INT, d + MemifRing.D_OFFSET) & 0xffffffffL;
-                            if (region >= regions.length || at + cap > regions[region].byteSize()) {
+                            long w = MemifRing.word0(r, d);
+                            int region = MemifRing.region(w);
+                            long cap = MemifRing.length(w), at = MemifRing.offset(r, d);
+                            if (region >= regions.length || at + cap > sizes[region]) {
                                 return fault(v, "offered buffer region " + region + " offset " + at + " len " + cap + " out of bounds",
                                         finish(v, r, pkts, off, sent, start, bytes));
                             }
                             dst = regions[region];
+                            dstRegion = region;
                             dstAt = at;
                             dstCap = cap;
                             dstOff = 0;
@@ -81,8 +81,7 @@ final class ServerTxQueue extends MemifTxQueue {
                         }
                     }
                 }
-                r.set(JAVA_INT, d + MemifRing.D_LENGTH, (int) dstOff);
-                r.set(JAVA_SHORT, d + MemifRing.D_FLAGS, (short) 0);
+                MemifRing.write0(r, d, 0, dstRegion, dstOff);
                 slot++;
                 bytes += m.pktLen();
                 sent++;

@@ -5,8 +5,6 @@ import org.jpdk.mempool.Mempool;
 
 import java.lang.foreign.MemorySegment;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * A client's receive queue in zero-copy mode: the consumer of an S2C ring whose slots point at
@@ -46,7 +44,7 @@ final class ZeroCopyRxQueue extends MemifRxQueue {
                 while (slot != end && got < n) {
                     // the frame's extent first: a chain must end within what was published
                     int last1 = slot;
-                    while ((r.get(JAVA_SHORT, MemifRing.desc(last1 & mask) + MemifRing.D_FLAGS) & MemifRing.DESC_FLAG_NEXT) != 0) {
+                    while ((MemifRing.flags(MemifRing.word0(r, MemifRing.desc(last1 & mask))) & MemifRing.DESC_FLAG_NEXT) != 0) {
                         if (++last1 == end) return fault(v, "a chained frame runs past the published tail");
                     }
                     Mbuf head = null;
@@ -55,7 +53,7 @@ final class ZeroCopyRxQueue extends MemifRxQueue {
                         int s = slot & mask;
                         Mbuf m = slots[s];
                         slots[s] = null;
-                        long len = r.get(JAVA_INT, MemifRing.desc(s) + MemifRing.D_LENGTH) & 0xffffffffL;
+                        long len = MemifRing.length(MemifRing.word0(r, MemifRing.desc(s)));
                         if (bad || len > m.bufLen() - m.dataOff()) {
                             bad = true;
                             m.free();
@@ -118,11 +116,7 @@ final class ZeroCopyRxQueue extends MemifRxQueue {
                 Mbuf m = fresh[i];
                 fresh[i] = null;
                 slots[s] = m;
-                long d = MemifRing.desc(s);
-                r.set(JAVA_SHORT, d + MemifRing.D_FLAGS, (short) 0);
-                r.set(JAVA_SHORT, d + MemifRing.D_REGION, (short) region);
-                r.set(JAVA_INT, d + MemifRing.D_LENGTH, m.tailroom());
-                r.set(JAVA_INT, d + MemifRing.D_OFFSET, (int) (m.buffer().address() + m.dataOff() - base));
+                MemifRing.write(r, MemifRing.desc(s), 0, region, m.tailroom(), m.buffer().address() + m.dataOff() - base);
             }
         } catch (RuntimeException | InternalError e) {
             for (; i < k; i++) {

@@ -4,8 +4,6 @@ import org.jpdk.mbuf.Mbuf;
 
 import java.lang.foreign.MemorySegment;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * A client's transmit queue in zero-copy mode: the producer of a C2S ring whose descriptors point
@@ -42,10 +40,7 @@ final class ZeroCopyTxQueue extends MemifTxQueue {
                 if (region > 0) {
                     int s = slot & mask;
                     long d = MemifRing.desc(s);
-                    r.set(JAVA_SHORT, d + MemifRing.D_FLAGS, (short) 0);
-                    r.set(JAVA_SHORT, d + MemifRing.D_REGION, (short) region);
-                    r.set(JAVA_INT, d + MemifRing.D_LENGTH, m.dataLen());
-                    r.set(JAVA_INT, d + MemifRing.D_OFFSET, (int) (m.buffer().address() + m.dataOff() - bases[region]));
+                    MemifRing.write(r, d, 0, region, m.dataLen(), m.buffer().address() + m.dataOff() - bases[region]);
                     slots[s] = m;
                     slot++;
                 } else {
@@ -78,9 +73,9 @@ final class ZeroCopyTxQueue extends MemifTxQueue {
     /** The region (1..) of the shown memory that holds {@code [addr, addr + len)}, or 0 for none. */
     private static int regionOf(RingView v, long addr, int len) {
         int i = v.lastRegion;
-        if (i < v.regions.length && addr - v.regionBase[i] >= 0 && addr + len - v.regionBase[i] <= v.regions[i].byteSize()) return i;
+        if (i < v.regions.length && addr - v.regionBase[i] >= 0 && addr + len - v.regionBase[i] <= v.regionSize[i]) return i;
         for (i = 1; i < v.regions.length; i++) {
-            if (addr - v.regionBase[i] >= 0 && addr + len - v.regionBase[i] <= v.regions[i].byteSize()) {
+            if (addr - v.regionBase[i] >= 0 && addr + len - v.regionBase[i] <= v.regionSize[i]) {
                 v.lastRegion = i;
                 return i;
             }
