@@ -388,7 +388,7 @@ class TapDriverTest {
         Mbuf[] tx = new Mbuf[1];
         Mbuf[] rx = new Mbuf[32];
         long[] received = new long[1];
-        long bytes = AllocationMeter.bytesAllocated(50_000, 5_000, () -> { // warm-up: until C2 has compiled the downcalls
+        AllocationMeter.assertNoAllocation("rounds of tx+rx bursts", 50_000, 5_000, () -> { // warm-up: until C2 has compiled the downcalls
             Mbuf m = Mbuf.alloc(pool);
             m.appendOffset(template.dataLen());
             MemorySegment.copy(template.buffer(), template.dataOff(), m.buffer(), m.dataOff(), template.dataLen());
@@ -399,7 +399,6 @@ class TapDriverTest {
             Mbuf.freeBulk(rx, 0, n);
         });
         template.free();
-        assertEquals(0, bytes, "bytes allocated per round of tx+rx bursts");
         assertTrue(received[0] > 0, "the kernel's replies were received");
     }
 
