@@ -37,7 +37,7 @@ public final class Libc {
     public static final int AF_UNIX = 1, AF_INET = 2, AF_PACKET = 17, AF_XDP = 44;
     public static final int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, SOCK_SEQPACKET = 5,
             SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
-    public static final int SOL_SOCKET = 1, SO_RCVBUF = 8, SO_SNDBUF = 7;
+    public static final int SOL_SOCKET = 1, SO_ERROR = 4, SO_RCVBUF = 8, SO_SNDBUF = 7;
     public static final int MSG_DONTWAIT = 0x40;
     public static final int EFD_NONBLOCK = 0x800, EFD_CLOEXEC = 0x80000;
     public static final int POLLIN = 0x1, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
@@ -510,6 +510,8 @@ public final class Libc {
 
     private static final MethodHandle SENDTO_NO_ERRNO = LINKER.downcallHandle(find("sendto"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle POLL_NO_ERRNO = LINKER.downcallHandle(find("poll"),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
 
     /**
      * {@link #send} without capturing errno: returns the byte count, or -1 on any failure. On JDK 25
@@ -520,6 +522,19 @@ public final class Libc {
     public static long sendNoErrno(int fd, MemorySegment buf, long len, int flags) {
         try {
             return (long) SENDTO_NO_ERRNO.invokeExact(fd, buf, len, flags, MemorySegment.NULL, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@link #poll} without capturing errno: the ready count, 0 on timeout, -1 on any failure.
+     * For a data path that looks at a socket's error state now and then (timeout 0) and must not
+     * allocate. Allocates nothing.
+     */
+    public static int pollNoErrno(MemorySegment fds, int nfds, int timeoutMillis) {
+        try {
+            return (int) POLL_NO_ERRNO.invokeExact(fds, (long) nfds, timeoutMillis);
         } catch (Throwable t) {
             throw rethrow(t);
         }
