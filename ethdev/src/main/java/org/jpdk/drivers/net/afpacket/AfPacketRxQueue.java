@@ -75,7 +75,7 @@ final class AfPacketRxQueue extends RxQueue {
             if ((status & TP_STATUS_USER) == 0) break;
             int len = r.get(JAVA_INT, f + OFF_LEN), snap = r.get(JAVA_INT, f + OFF_SNAPLEN);
             int mac = r.get(JAVA_SHORT, f + OFF_MAC) & 0xffff;
-            if (snap != len || snap < ETH_HLEN || mac + (long) snap > frameSize) {
+            if (snap != len || snap < ETH_HLEN || mac + (long) snap > frameSize) {   // bounded: the copy stays in this frame
                 bad++;
             } else {
                 Mbuf m = copyIn(r, f + mac, snap);

@@ -75,7 +75,7 @@ final class AfPacketTxQueue extends TxQueue {
                 if (st != TP_STATUS_WRONG_FORMAT) break;                     // full: the caller keeps the rest
                 bad++;
             }
-            MemorySegment frame = txData[i];                                 // bounded to this frame's data area
+            MemorySegment frame = txData[i];                                 // bounded: this frame's data area
             int at = 0;
             for (Mbuf seg = m; seg != null; seg = seg.next()) {
                 int dl = seg.dataLen();

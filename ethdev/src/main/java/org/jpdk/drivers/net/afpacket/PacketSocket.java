@@ -128,7 +128,7 @@ final class PacketSocket implements AutoCloseable {
             check(Libc.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, req), "PACKET_RX_RING " + c.ringDescription(), what);
             check(Libc.setsockopt(fd, SOL_PACKET, PACKET_TX_RING, req), "PACKET_TX_RING " + c.ringDescription(), what);
             long len = 2L * c.ringBytes();
-            // bounded by the arena: closing the socket makes any late access to the rings throw, then unmaps
+            // bounded: the rings' bytes, in an arena whose close (with the socket) makes any late access throw, then unmaps
             map = Mapping.map(rings, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0, what + ", rings of " + len + " bytes");
             MemorySegment sll = a.allocate(20, 4);
             sll.set(JAVA_SHORT, 0, (short) Libc.AF_PACKET);
