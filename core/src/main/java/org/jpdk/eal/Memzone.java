@@ -132,6 +132,7 @@ public final class Memzone {
                     + ": a dedicated zone starts on a page of " + m.pageSize() + " bytes and cannot promise more");
         }
         Arena arena = Arena.ofShared();
+        // bounded: len <= the mapping just made for this zone alone; free closes the arena before it unmaps
         MemorySegment seg = MemorySegment.ofAddress(m.address()).reinterpret(len, arena, null);
         Memzone mz = new Memzone(name, seg, m, flags, arena);
         s.memzones.put(name, mz);

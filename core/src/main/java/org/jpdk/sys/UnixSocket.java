@@ -199,7 +199,7 @@ public final class UnixSocket implements AutoCloseable {
         if (closed) return -Errno.EBADF;
         if (passFds.length > MAX_FDS) throw new IllegalArgumentException(passFds.length + " descriptors; at most " + MAX_FDS);
         iov.set(ADDRESS, 0, msg);
-        iov.set(JAVA_LONG, 8, msg.byteSize());
+        iov.set(JAVA_LONG, 8, msg.byteSize()); // bounded: the kernel reads the whole of msg, no more
         msghdr.fill((byte) 0);
         msghdr.set(ADDRESS, 16, iov);
         msghdr.set(JAVA_LONG, 24, 1L);
@@ -231,13 +231,13 @@ public final class UnixSocket implements AutoCloseable {
         java.util.Arrays.fill(fds, -1);
         if (closed) return -Errno.EBADF;
         iov.set(ADDRESS, 0, buf);
-        iov.set(JAVA_LONG, 8, buf.byteSize());
+        iov.set(JAVA_LONG, 8, buf.byteSize()); // bounded: the kernel writes at most buf's size (MSG_TRUNC reports the rest)
         msghdr.fill((byte) 0);
         control.fill((byte) 0);
         msghdr.set(ADDRESS, 16, iov);
         msghdr.set(JAVA_LONG, 24, 1L);
         msghdr.set(ADDRESS, 32, control);
-        msghdr.set(JAVA_LONG, 40, control.byteSize());
+        msghdr.set(JAVA_LONG, 40, control.byteSize()); // bounded: the kernel writes at most control's size (MSG_CTRUNC)
         long r;
         try {
             r = (long) RECVMSG.invokeExact(captured, fd, msghdr, Libc.MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
