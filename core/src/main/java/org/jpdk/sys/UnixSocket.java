@@ -42,7 +42,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 public final class UnixSocket implements AutoCloseable {
     /** sizeof(sun_path): a path (or abstract name plus its leading NUL) holds at most 107 bytes. */
     public static final int PATH_MAX = 108;
-    private static final int SCM_RIGHTS = 1, MSG_NOSIGNAL = 0x4000, MSG_TRUNC = 0x20, MSG_CTRUNC = 0x8,
+    private static final int SCM_RIGHTS = 1, MSG_NOSIGNAL = 0x4000, MSG_TRUNC = 0x20,
             MSG_CMSG_CLOEXEC = 0x40000000;
     /** The most descriptors one received message may bring in before the rest is discarded. */
     private static final int MAX_FDS = 8;
@@ -268,10 +268,6 @@ public final class UnixSocket implements AutoCloseable {
         }
     }
 
-    /** Whether the last {@link #receive} lost descriptors for lack of room (MSG_CTRUNC). */
-    public synchronized boolean controlTruncated() {
-        return (msghdr.get(JAVA_INT, 48) & MSG_CTRUNC) != 0;
-    }
 
     /** The file descriptor, for epoll. */
     public int fd() {

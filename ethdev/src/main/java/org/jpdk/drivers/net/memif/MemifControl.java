@@ -403,7 +403,7 @@ final class MemifControl implements Runnable {
                 ch.peerIfName = MemifMessage.string(m, MemifMessage.CONNECT_IF_NAME, MemifMessage.NAME_SIZE);
                 ch.phase = MemifChannel.Phase.CONNECTED;
                 ch.deadline = 0;
-                d.connectClient(ch);
+                d.connectClient();
                 connected(ch);
             }
             case CONNECTED -> {

@@ -70,7 +70,6 @@ final class MemifDevice extends EthDevOps {
     // read by any thread
     private volatile boolean linkUp;
     private volatile String fault;
-    volatile String remoteName = "", remoteIfName = "", lastReason = "";
     private volatile long connects, disconnects, protocolErrors;
 
     /** The memory and descriptors of one connection, freed together. */
@@ -311,7 +310,7 @@ final class MemifDevice extends EthDevOps {
     }
 
     /** Client, at CONNECTED: the rings go live. */
-    void connectClient(MemifChannel ch) {
+    void connectClient() {
         Connection c = conn;
         for (int i = 0; i < c.rx.length; i++) {
             if (rxq[i] == null) continue;
@@ -319,7 +318,7 @@ final class MemifDevice extends EthDevOps {
             rxq[i].attach(c.rx[i]);
         }
         for (int i = 0; i < c.tx.length; i++) if (txq[i] != null) txq[i].attach(c.tx[i]);
-        up(ch);
+        up();
     }
 
     // ---------------------------------------------------------------- server: map what the client announced at CONNECT
@@ -343,7 +342,7 @@ final class MemifDevice extends EthDevOps {
         c.tx = tx;
         for (int i = 0; i < c.rx.length; i++) if (c.rx[i] != null && rxq[i] != null) rxq[i].attach(c.rx[i]);
         for (int i = 0; i < c.tx.length; i++) if (c.tx[i] != null && txq[i] != null) txq[i].attach(c.tx[i]);
-        up(ch);
+        up();
     }
 
     /** Maps region {@code index} as a segment bounded to its size, in the connection's arena, whose close unmaps it. */
@@ -391,9 +390,7 @@ final class MemifDevice extends EthDevOps {
         return views;
     }
 
-    private void up(MemifChannel ch) {
-        remoteName = ch.peerName;
-        remoteIfName = ch.peerIfName;
+    private void up() {
         connects++;
         linkUp = true;
         raiseEvent(EthEvent.LINK_STATE_CHANGE);
@@ -424,7 +421,6 @@ final class MemifDevice extends EthDevOps {
             if (c.region0 != null) c.region0.free();
         }
         fault = null;
-        lastReason = reason;
         if (linkUp) {
             linkUp = false;
             disconnects++;

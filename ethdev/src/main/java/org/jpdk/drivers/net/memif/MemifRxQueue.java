@@ -223,10 +223,6 @@ abstract class MemifRxQueue extends RxQueue {
         return v;
     }
 
-    /** The view now, for statistics and tests. */
-    final RingView view() {
-        return (RingView) VIEW.getAcquire(this);
-    }
 
     @Override
     protected void release() {

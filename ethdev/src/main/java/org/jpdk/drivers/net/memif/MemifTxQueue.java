@@ -96,9 +96,6 @@ abstract class MemifTxQueue extends TxQueue {
         return v;
     }
 
-    final RingView view() {
-        return (RingView) VIEW.getAcquire(this);
-    }
 
     @Override
     protected void release() {
