@@ -167,6 +167,23 @@ class MemifDriverTest {
     }
 
     @Test
+    void severalInterfacesShareOneSocketEachWithItsOwnQueues() {
+        String sock = socketName();
+        init("net_memif0,role=server,id=1,socket=" + sock, "net_memif1,role=server,id=2,socket=" + sock,
+                "net_memif2,role=client,id=2,socket=" + sock, "net_memif3,role=client,id=1,socket=" + sock);
+        Mempool<Mbuf> pool = pool("memif_ids", 8191, 0);
+        for (int p = 0; p < 4; p++) start(EthDev.get(p), pool, 3);
+        awaitUp(EthDev.get(0), EthDev.get(1), EthDev.get(2), EthDev.get(3));
+        int[] lengths = {60, 100, 1500, 64, 9000};
+        for (int q = 0; q < 3; q++) {
+            sendAndCheck(EthDev.get(3), EthDev.get(0), q, pool, lengths); // id 1
+            sendAndCheck(EthDev.get(2), EthDev.get(1), q, pool, lengths); // id 2
+            sendAndCheck(EthDev.get(1), EthDev.get(2), q, pool, lengths);
+        }
+        assertEquals(0, EthDev.get(0).stats().ipackets - 3 * lengths.length, "nothing of id 2 reached id 1's server");
+    }
+
+    @Test
     void zeroCopyClientShowsItsOwnPoolAndSendsAndReceivesWithoutCopies() {
         String sock = socketName();
         init("net_memif0,role=server,socket=" + sock, "net_memif1,role=client,zero-copy=yes,socket=" + sock);
