@@ -187,6 +187,11 @@ public final class AfPacketBench {
      * on (the sender stopped during it).
      */
     static List<Double> steady(String out, Pattern rate) {
+        return steady(out, rate, WARMUP_PERIODS);
+    }
+
+    /** {@link #steady(String, Pattern)} with {@code warmup} periods left out after the first non-zero one. */
+    static List<Double> steady(String out, Pattern rate, int warmup) {
         Matcher m = rate.matcher(out);
         List<Long> v = new ArrayList<>();
         while (m.find()) v.add(Long.parseLong(m.group(1)));
@@ -195,7 +200,7 @@ public final class AfPacketBench {
         int last = v.size() - 1;
         while (last >= first && v.get(last) == 0) last--;
         List<Double> steady = new ArrayList<>();
-        for (int k = first + WARMUP_PERIODS; k < last; k++) steady.add(v.get(k) / 1e6);
+        for (int k = first + warmup; k < last; k++) steady.add(v.get(k) / 1e6);
         return steady;
     }
 

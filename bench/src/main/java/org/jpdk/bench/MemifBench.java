@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * floods 64-byte frames into a server in rxonly mode, copy mode, jpdk→jpdk, jpdk→DPDK, DPDK→jpdk
  * and DPDK→DPDK, and jpdk→jpdk with the client in zero-copy mode. The figure is the receiver's
  * median per-second Rx-pps over {@value #ROUNDS} rounds in which the pairings take turns, after
- * {@value AfPacketBench#WARMUP_PERIODS} seconds of warm-up in each run: cross-process rates on a
+ * {@value #WARMUP_PERIODS} seconds of warm-up in each run: cross-process rates on a
  * machine of two CPUs shared with other jobs come in two modes (the two lcores on separate CPUs,
  * or not), so one short run says little and interleaving spreads a change of load over all.
  *
@@ -31,8 +31,10 @@ import java.util.regex.Pattern;
  * DPDK→DPDK, and of zero-copy to copy.
  */
 public final class MemifBench {
-    static final int SECONDS = 6;
+    static final int SECONDS = 10;
     static final int ROUNDS = 3;
+    /** Seconds left out after the first with traffic: a JVM sender is still compiling its loop then. */
+    static final int WARMUP_PERIODS = 3;
     private static final String FORWARDING = "forwards packets on";
     private static final Pattern RX = Pattern.compile("^\\s*Rx-pps:\\s+(\\d+)", Pattern.MULTILINE);
     private static final Pattern TX = Pattern.compile("^\\s*Tx-pps:\\s+(\\d+)", Pattern.MULTILINE);
@@ -125,9 +127,9 @@ public final class MemifBench {
             String txOut = sender.interruptAndWait(20);
             if (rxOut == null) return failed(what, receiver);
             if (txOut == null) return failed(what, sender);
-            List<Double> rx = AfPacketBench.steady(rxOut, RX);
+            List<Double> rx = AfPacketBench.steady(rxOut, RX, WARMUP_PERIODS);
             System.out.printf("# %s: sender %.3f Mpps, receiver %.3f Mpps (median per second after %d s warm-up)%n",
-                    what, AfPacketBench.median(AfPacketBench.steady(txOut, TX)), AfPacketBench.median(rx), AfPacketBench.WARMUP_PERIODS);
+                    what, AfPacketBench.median(AfPacketBench.steady(txOut, TX, WARMUP_PERIODS)), AfPacketBench.median(rx), WARMUP_PERIODS);
             return rx;
         } finally {
             if (sender != null) sender.close();
