@@ -40,20 +40,29 @@ final class ZeroCopyRxQueue extends MemifRxQueue {
             Mbuf[] slots = v.slots;
             int mask = v.mask, slot = last, end = last + avail, errors = 0, port = portId;
             long bytes = 0;
+            Mbuf head = null;
             try {
                 while (slot != end && got < n) {
                     // the frame's extent first: a chain must end within what was published
                     int last1 = slot;
+                    boolean runsPast = false;
                     while ((MemifRing.flags(MemifRing.word0(r, MemifRing.desc(last1 & mask))) & MemifRing.DESC_FLAG_NEXT) != 0) {
-                        if (++last1 == end) return fault(v, "a chained frame runs past the published tail");
+                        if (++last1 == end) {
+                            runsPast = true;
+                            break;
+                        }
                     }
-                    Mbuf head = null;
+                    if (runsPast) {                                           // deliver what came before it, then stop
+                        fault(v, "a chained frame runs past the published tail");
+                        break;
+                    }
+                    head = null;
                     boolean bad = false;
                     for (; slot != last1 + 1; slot++) {
                         int s = slot & mask;
+                        long len = MemifRing.length(MemifRing.word0(r, MemifRing.desc(s))); // before the mbuf leaves its slot
                         Mbuf m = slots[s];
                         slots[s] = null;
-                        long len = MemifRing.length(MemifRing.word0(r, MemifRing.desc(s)));
                         if (bad || len > m.bufLen() - m.dataOff()) {
                             bad = true;
                             m.free();
@@ -69,14 +78,17 @@ final class ZeroCopyRxQueue extends MemifRxQueue {
                     }
                     if (bad) {
                         if (head != null) head.free();
+                        head = null;
                         errors++;
                         continue;
                     }
                     head.port = port;
                     pkts[off + got++] = head;
                     bytes += head.pktLen();
+                    head = null;
                 }
             } catch (RuntimeException | InternalError e) {
+                if (head != null) head.free();
                 Mbuf.freeBulk(pkts, off, got);
                 return fault(v, "shared memory failed under receive (" + e + ")");
             }

@@ -62,7 +62,16 @@ final class ZeroCopyTxQueue extends MemifTxQueue {
                 sent++;
             }
         } catch (RuntimeException | InternalError e) {
-            return fault(v, "shared memory failed under transmit (" + e + ")", 0);
+            // nothing was published: the mbufs this burst put in slots are ours to free, the copied ones are
+            // freed already, so all of pkts[off..off+sent) counts as taken; the frame that failed is the caller's
+            for (int t = v.head; t != slot; t++) {
+                Mbuf held = slots[t & mask];
+                if (held != null) {
+                    slots[t & mask] = null;
+                    held.free();
+                }
+            }
+            return fault(v, "shared memory failed under transmit (" + e + ")", sent);
         }
         v.head = slot & 0xffff;
         MemifRing.head(r, slot);                                              // R1: the slots go to the server
