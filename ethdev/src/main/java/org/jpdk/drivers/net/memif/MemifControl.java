@@ -120,11 +120,16 @@ final class MemifControl implements Runnable {
             }
         }
         wake();
-        if (devices.isEmpty() && Thread.currentThread() != thread) {
+        if (stopping && Thread.currentThread() != thread) {
             try {
                 thread.join(5000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+            // only once the thread is gone: a wake() after the eventfd's number was reused would write into another file
+            if (!thread.isAlive()) {
+                epoll.close();
+                wake.close();
             }
         }
     }
@@ -138,40 +143,35 @@ final class MemifControl implements Runnable {
 
     @Override
     public void run() {
-        try {
-            while (true) {
-                int timeout;
-                synchronized (this) {
-                    if (stopping) break;
-                    timeout = timeoutMillis();
-                }
-                int n = epoll.await(timeout);
-                synchronized (this) {
-                    if (stopping) break;
-                    long[] tags = new long[n];
-                    int[] events = new int[n];
-                    for (int i = 0; i < n; i++) {
-                        tags[i] = epoll.tag(i);
-                        events[i] = epoll.readyEvents(i);
-                    }
-                    for (int i = 0; i < n; i++) dispatch(tags[i], events[i]);
-                    timers();
-                    for (MemifDevice d : new ArrayList<>(devices)) {
-                        String f = d.takeFault();
-                        if (f != null) disconnect(d, "Protocol error: " + f, true, true);
-                    }
-                }
-            }
-        } catch (RuntimeException | Error e) {
-            LOG.err("control thread failed: " + e);
-            throw e;
-        } finally {
+        while (true) {
+            int timeout;
             synchronized (this) {
-                for (Object o : new ArrayList<>(byTag.values())) if (o instanceof MemifChannel ch) closeChannel(ch, "Closing", true);
-                for (MemifSocket s : sockets.values()) if (s.listener != null) s.listener.close();
-                epoll.close();
-                wake.close();
+                if (stopping) break;
+                timeout = timeoutMillis();
             }
+            int n = epoll.await(timeout);
+            synchronized (this) {
+                if (stopping) break;
+                long[] tags = new long[n];
+                for (int i = 0; i < n; i++) tags[i] = epoll.tag(i);
+                for (int i = 0; i < n; i++) {
+                    try {
+                        dispatch(tags[i]);
+                    } catch (RuntimeException e) { // a bug of ours: lose that connection, never the thread
+                        LOG.err("control thread: " + e + (byTag.get(tags[i]) instanceof MemifChannel ch ? "; dropping " + ch.who() : ""));
+                        if (byTag.get(tags[i]) instanceof MemifChannel ch) lost(ch, "internal error: " + e);
+                    }
+                }
+                timers();
+                for (MemifDevice d : new ArrayList<>(devices)) {
+                    String f = d.takeFault();
+                    if (f != null) disconnect(d, "Protocol error: " + f, true, true);
+                }
+            }
+        }
+        synchronized (this) {
+            for (Object o : new ArrayList<>(byTag.values())) if (o instanceof MemifChannel ch) closeChannel(ch, "Closing", true);
+            for (MemifSocket s : sockets.values()) if (s.listener != null) s.listener.close();
         }
     }
 
@@ -184,7 +184,7 @@ final class MemifControl implements Runnable {
         return (int) Math.max(0, Math.min(1000, (next - now + 999_999) / 1_000_000));
     }
 
-    private void dispatch(long tag, int events) {
+    private void dispatch(long tag) {
         if (tag == WAKE_TAG) {
             wake.clear();
             return;
