@@ -237,7 +237,6 @@ final class MemifControl implements Runnable {
             d.nextAttempt = System.nanoTime() + RECONNECT_NANOS;
             return;
         }
-        d.lastConnectError = null;
         long tag = nextTag++;
         MemifChannel ch = new MemifChannel(sock, null, false, tag, MemifChannel.Phase.AWAIT_HELLO, System.nanoTime() + HANDSHAKE_NANOS);
         ch.dev = d;
@@ -481,7 +480,11 @@ final class MemifControl implements Runnable {
         d.channel = null;
         if (ch != null) closeChannel(ch, tell ? reason : null, tell);
         d.teardown(reason, protocolError);
-        LOG.log(protocolError ? Log.WARNING : Log.NOTICE, "%s: disconnected%s: %s", d.name(), wasUp ? "" : " during the handshake", reason);
+        // a client refused the same way every second says so once, until something changes
+        boolean repeat = !d.cfg.server() && !wasUp && reason.equals(d.lastConnectError);
+        LOG.log(repeat ? Log.DEBUG : protocolError ? Log.WARNING : Log.NOTICE, "%s: disconnected%s: %s", d.name(),
+                wasUp ? "" : " during the handshake", reason);
+        d.lastConnectError = wasUp ? null : reason;
         if (!d.cfg.server()) d.nextAttempt = System.nanoTime() + (d.started ? RECONNECT_NANOS : 0);
     }
 

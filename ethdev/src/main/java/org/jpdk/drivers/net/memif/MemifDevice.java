@@ -65,6 +65,7 @@ final class MemifDevice extends EthDevOps {
     MemifChannel channel;
     private Connection conn;
     long nextAttempt;
+    /** The last reason a connect or handshake failed, logged once until another comes or the link goes up. */
     String lastConnectError;
     private int sessions;
     // read by any thread
