@@ -274,9 +274,13 @@ final class MemifControl implements Runnable {
         int type = MemifMessage.type(m);
         if (type == MemifMessage.DISCONNECT) {
             String reason = MemifMessage.string(m, MemifMessage.DISCONNECT_REASON, MemifMessage.REASON_SIZE);
-            LOG.log(Log.NOTICE, "%s: the peer disconnects: %s", who(ch), reason.isEmpty() ? "(no reason given)" : reason);
-            if (ch.dev != null && ch.dev.channel == ch) disconnect(ch.dev, "peer: " + reason, false, false);
-            else closeChannel(ch, null, false);
+            if (reason.isEmpty()) reason = "(no reason given)";
+            if (ch.dev != null && ch.dev.channel == ch) {
+                disconnect(ch.dev, "peer: " + reason, false, false); // logs it
+            } else {
+                LOG.log(Log.NOTICE, "%s: the peer disconnects: %s", who(ch), reason);
+                closeChannel(ch, null, false);
+            }
             return fd;
         }
         return ch.serverSide ? handleServer(ch, type, m, fd) : handleClient(ch, type, m, fd);
