@@ -44,11 +44,15 @@ final class Rlimit {
     /** Raises the soft limit to the hard one; true when that changed it. */
     static boolean raiseMemlock() {
         long[] l = memlock();
-        if (l[0] == l[1]) return false;
+        return l[0] != l[1] && set(l[1], l[1]);
+    }
+
+    /** Sets RLIMIT_MEMLOCK; true when the kernel took it. */
+    static boolean set(long soft, long hard) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment rl = a.allocate(16, 8);
-            rl.set(JAVA_LONG, 0, l[1]);
-            rl.set(JAVA_LONG, 8, l[1]);
+            rl.set(JAVA_LONG, 0, soft);
+            rl.set(JAVA_LONG, 8, hard);
             return (int) SETRLIMIT.invokeExact(RLIMIT_MEMLOCK, rl) == 0;
         } catch (Throwable t) {
             throw new IllegalStateException("setrlimit downcall failed", t);

@@ -46,6 +46,8 @@ final class XskSocket implements AutoCloseable {
     static final int XDP_UMEM_UNALIGNED_CHUNK_FLAG = 1, XDP_OPTIONS_ZEROCOPY = 1;
     static final long PGOFF_RX = 0, PGOFF_TX = 0x80000000L, PGOFF_FILL = 0x100000000L, PGOFF_COMPLETION = 0x180000000L;
     static final int SO_BUSY_POLL = 46, SO_PREFER_BUSY_POLL = 69, SO_BUSY_POLL_BUDGET = 70;
+    /** How long a bind waits for a queue the kernel is still letting go of. */
+    static final long BUSY_WAIT_MILLIS = 500;
     /** Microseconds a busy-polling syscall spins (SO_BUSY_POLL), as DPDK. */
     static final int BUSY_POLL_USECS = 20;
     /** Statistics indexes in {@link #statistics()}. */
@@ -118,8 +120,9 @@ final class XskSocket implements AutoCloseable {
             XskRing fill = XskRing.producer(maps[2], off.get(JAVA_LONG, 64), off.get(JAVA_LONG, 72), off.get(JAVA_LONG, 88), off.get(JAVA_LONG, 80), ringSize, 8);
             XskRing comp = XskRing.consumer(maps[3], off.get(JAVA_LONG, 96), off.get(JAVA_LONG, 104), off.get(JAVA_LONG, 120), off.get(JAVA_LONG, 112), ringSize, 8);
             // zero-copy only from hugepages: a chunk crossing two 4 KiB pages is DMA-able only when they are contiguous
+            // a socket sharing a UMEM takes no other flag: mode and need-wakeup are the owner's
             boolean copy = forceCopy || !umem.hugepages;
-            bind(fd, ifindex, queueId, XDP_USE_NEED_WAKEUP | (copy ? XDP_COPY : 0) | (sharedWith != null ? XDP_SHARED_UMEM : 0),
+            bind(fd, ifindex, queueId, sharedWith != null ? XDP_SHARED_UMEM : XDP_USE_NEED_WAKEUP | (copy ? XDP_COPY : 0),
                     sharedWith != null ? sharedWith.fd : 0, iface, what);
             MemorySegment opt = a.allocate(4, 4);
             boolean zc = Libc.getsockopt(fd, SOL_XDP, XDP_OPTIONS, opt) >= 4 && (opt.get(JAVA_INT, 0) & XDP_OPTIONS_ZEROCOPY) != 0;
@@ -140,13 +143,13 @@ final class XskSocket implements AutoCloseable {
         reg.set(JAVA_INT, 20, 0);
         reg.set(JAVA_INT, 24, XDP_UMEM_UNALIGNED_CHUNK_FLAG);
         int r = Libc.setsockopt(fd, SOL_XDP, XDP_UMEM_REG, reg);
-        if (r == -Errno.ENOMEM || r == -Errno.EPERM) {
+        if (r == -Errno.ENOBUFS || r == -Errno.ENOMEM || r == -Errno.EPERM) {
             // the pinned UMEM counts against RLIMIT_MEMLOCK unless we have CAP_IPC_LOCK: lift the soft limit to the hard one, once
             if (Rlimit.raiseMemlock()) r = Libc.setsockopt(fd, SOL_XDP, XDP_UMEM_REG, reg);
         }
         if (r == 0) return;
         String call = "setsockopt(XDP_UMEM_REG, " + what + ", mempool " + umem.pool.name() + ", " + umem.len + " bytes)";
-        if (r == -Errno.ENOMEM || r == -Errno.EPERM) {
+        if (r == -Errno.ENOBUFS || r == -Errno.ENOMEM || r == -Errno.EPERM) {
             throw new AfXdpException(call + ": " + Errno.name(-r) + ": RLIMIT_MEMLOCK (" + Rlimit.memlockDescription()
                     + ") is below the " + umem.len + " bytes to pin; raise it (ulimit -l unlimited, or LimitMEMLOCK=infinity) or run with CAP_IPC_LOCK");
         }
@@ -167,6 +170,11 @@ final class XskSocket implements AutoCloseable {
         return MemorySegment.ofAddress(addr).reinterpret(len);
     }
 
+    /**
+     * Binds, retrying EBUSY for up to {@link #BUSY_WAIT_MILLIS}: the kernel lets go of a queue
+     * from a work queue after its last socket closed, so a port closed and opened again finds it
+     * taken for a moment.
+     */
     private static void bind(int fd, int ifindex, int queueId, int flags, int sharedFd, String iface, String what) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment sxdp = a.allocate(16, 4);
@@ -175,11 +183,26 @@ final class XskSocket implements AutoCloseable {
             sxdp.set(JAVA_INT, 4, ifindex);
             sxdp.set(JAVA_INT, 8, queueId);
             sxdp.set(JAVA_INT, 12, sharedFd);
-            Libc.bind(fd, sxdp, what);
+            long deadline = System.nanoTime() + BUSY_WAIT_MILLIS * 1_000_000L;
+            while (true) {
+                try {
+                    Libc.bind(fd, sxdp, what);
+                    return;
+                } catch (LinuxException e) {
+                    if (e.errno() != Errno.EBUSY || System.nanoTime() > deadline) throw e;
+                }
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new AfXdpException("bind(" + what + "): interrupted while the queue was busy", ie);
+                }
+            }
         } catch (LinuxException e) {
             String why = switch (e.errno()) {
                 case Errno.EBUSY -> ": another socket holds this queue";
-                case Errno.EINVAL -> ": iface=" + iface + " has no queue " + queueId + " (ethtool -l " + iface
+                case Errno.EINVAL -> sharedFd != 0 ? ": sharing a UMEM between queues needs kernel 5.10 or later"
+                        : ": iface=" + iface + " has no queue " + queueId + " (ethtool -l " + iface
                         + "; a veth gets more with numrxqueues N numtxqueues N)";
                 case Errno.ENODEV -> ": no such interface any more";
                 case Errno.EOPNOTSUPP -> ": the interface's driver cannot do this mode";

@@ -19,129 +19,8 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** net_af_xdp on a veth pair between two namespaces: both directions, contents, counts, queues. */
-class AfXdpDriverTest {
-    /** IEEE 802 local experimental EtherType: test frames are told from any other traffic by it. */
-    static final int ETHERTYPE = 0x88b5;
-
-    private NetnsFixture nf;
-    private String nsA, nsB;
-    private Eal eal;
-    private Mempool<Mbuf> pool;
-
-    @BeforeEach
-    void init() {
-        nf = NetnsFixture.create();
-        nsA = nf.namespace();
-        nsB = nf.namespace();
-        for (String ns : List.of(nsA, nsB)) {
-            nf.exec(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
-        }
-        eal = Eal.init("-l", "0", "--no-huge", "-m", "128");
-        pool = Mbuf.createPool("afx_test", 8191, 256, Mbuf.DEFAULT_BUF_SIZE, -1);
-    }
-
-    @AfterEach
-    void cleanup() {
-        try {
-            if (eal != null) {
-                EthDev.closeAll();
-                pool.close();                                // fails if a test leaked mbufs
-            }
-        } finally {
-            try {
-                if (eal != null) eal.cleanup();
-            } finally {
-                if (nf != null) nf.close();
-            }
-        }
-    }
-
-    static EthDev createIn(String ns, String devargs) {
-        try (Netns n = Netns.enter(ns)) {
-            return EthDev.create(devargs);
-        }
-    }
-
-    EthDev ready(String ns, String devargs) {
-        EthDev p = createIn(ns, devargs);
-        int q = p.info().maxRxQueues();
-        p.configure(q, q, PortConf.defaults());
-        for (int i = 0; i < q; i++) {
-            p.rxQueueSetup(i, 512, pool);
-            p.txQueueSetup(i, 512);
-        }
-        p.start();
-        return p;
-    }
-
-    /** A test frame: broadcast destination, source 02:..:seq, EtherType 0x88b5, seq at 14, then a byte pattern. */
-    Mbuf frame(int seq, int len) {
-        Mbuf m = Mbuf.alloc(pool);
-        assertNotNull(m, "pool has mbufs");
-        assertTrue(m.appendOffset(len) >= 0, "frame of " + len + " fits one mbuf");
-        for (int i = 0; i < 6; i++) m.writeByte(i, 0xff);
-        m.writeShort(6, 0x0200);
-        m.writeInt(8, seq);
-        m.writeShort(12, ETHERTYPE);
-        m.writeInt(14, seq);
-        for (int i = 18; i < len; i++) m.writeByte(i, (seq + i) & 0xff);
-        return m;
-    }
-
-    static byte[] expected(int seq, int len) {
-        byte[] b = new byte[len];
-        for (int i = 0; i < 6; i++) b[i] = (byte) 0xff;
-        b[6] = 2;
-        b[8] = (byte) (seq >>> 24);
-        b[9] = (byte) (seq >>> 16);
-        b[10] = (byte) (seq >>> 8);
-        b[11] = (byte) seq;
-        b[12] = (byte) (ETHERTYPE >>> 8);
-        b[13] = (byte) ETHERTYPE;
-        System.arraycopy(b, 8, b, 14, 4);
-        for (int i = 18; i < len; i++) b[i] = (byte) (seq + i);
-        return b;
-    }
-
-    static byte[] bytes(Mbuf m) {
-        byte[] out = new byte[m.pktLen()];
-        int at = 0;
-        for (Mbuf s = m; s != null; s = s.next()) {
-            MemorySegment.copy(s.buffer(), ValueLayout.JAVA_BYTE, s.dataOff(), out, at, s.dataLen());
-            at += s.dataLen();
-        }
-        return out;
-    }
-
-    static void sendAll(EthDev p, int queue, Mbuf[] pkts, int n) {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        int done = 0;
-        while (done < n) {
-            done += p.txBurst(queue, pkts, done, n - done);
-            if (done < n) {
-                assertTrue(System.nanoTime() < deadline, "tx ring stayed full; sent " + done + " of " + n);
-                Thread.onSpinWait();
-            }
-        }
-    }
-
-    static List<Mbuf> receive(EthDev p, int queue, int want, long millis) {
-        List<Mbuf> got = new ArrayList<>();
-        Mbuf[] burst = new Mbuf[32];
-        long deadline = System.nanoTime() + millis * 1_000_000L;
-        do {
-            int n = p.rxBurst(queue, burst, Math.min(32, want - got.size()));
-            for (int i = 0; i < n; i++) got.add(burst[i]);
-            if (n == 0) Thread.onSpinWait();
-        } while (got.size() < want && System.nanoTime() < deadline);
-        return got;
-    }
-
-    static void freeAll(List<Mbuf> l) {
-        for (Mbuf m : l) m.free();
-    }
-
+/** net_af_xdp on a veth pair between two namespaces: both directions, contents, counts, queues, drops. */
+class AfXdpDriverTest extends AfXdpTestBase {
     /** Sends {@code total} frames of varied lengths from {@code from} to {@code to} and checks every byte and counter. */
     void crossOneWay(EthDev from, EthDev to, int total) {
         long sentBytes = 0;
@@ -193,5 +72,139 @@ class AfXdpDriverTest {
         int out = pool.size() - pool.availCount();
         assertTrue(out >= 2 * 512 && out <= 2 * 512 + 64, "out of the pool: the two fill rings' 512 each, and the last bursts "
                 + "until their completions are reclaimed: " + out);
+    }
+
+    @Test
+    void twoQueuesEachCarryTheirOwnFrames() {
+        vethWithQueues(2);
+        EthDev a = ready(nsA, "net_af_xdp0,iface=va,queue_count=2");
+        EthDev b = ready(nsB, "net_af_xdp1,iface=vb,queue_count=2,shared_umem=1");
+        assertEquals(2, b.nbRxQueues());
+        Mbuf[] burst = new Mbuf[32];
+        int rounds = 20;
+        for (int r = 0; r < rounds; r++) {
+            for (int q = 0; q < 2; q++) {
+                for (int i = 0; i < 32; i++) burst[i] = frame(q << 16 | r * 32 + i, 64 + q);
+                sendAll(a, q, burst, 32);
+            }
+            for (int q = 0; q < 2; q++) {
+                List<Mbuf> got = receive(b, q, 32, 2000);
+                try {
+                    assertEquals(32, got.size(), "round " + r + ", queue " + q);
+                    for (int i = 0; i < 32; i++) {
+                        assertArrayEquals(expected(q << 16 | r * 32 + i, 64 + q), bytes(got.get(i)),
+                                "a frame sent on va queue " + q + " arrives on vb queue " + q);
+                    }
+                } finally {
+                    freeAll(got);
+                }
+            }
+        }
+        EthStats s = b.stats();
+        assertEquals(rounds * 32, s.qIpackets[0]);
+        assertEquals(rounds * 32, s.qIpackets[1]);
+        assertEquals(rounds * 32, a.stats().qOpackets[1]);
+        assertEquals("copy, native XDP", ((AfXdpDriver.Device) b.ops()).xdpMode(1));
+    }
+
+    @Test
+    void aQueueThatDoesNotExistIsRefused() {
+        nf.veth(nsA, "va", nsB, "vb");
+        EthDev b = createIn(nsB, "net_af_xdp1,iface=vb,start_queue=1");
+        b.configure(1, 1, PortConf.defaults());
+        var e = assertThrows(org.jpdk.ethdev.EthDevException.class, () -> b.rxQueueSetup(0, 512, pool));
+        assertEquals("port " + b.id() + " (net_af_xdp1): rx queue 0: bind(AF_XDP, iface=vb, queue 1): EINVAL: iface=vb has no queue 1"
+                + " (ethtool -l vb; a veth gets more with numrxqueues N numtxqueues N)", e.getMessage());
+        assertEquals(pool.size(), pool.availCount(), "nothing lent");
+    }
+
+    @Test
+    void aQueueAnotherSocketHoldsIsRefused() {
+        nf.veth(nsA, "va", nsB, "vb");
+        EthDev b = createIn(nsB, "net_af_xdp1,iface=vb");
+        b.configure(1, 1, PortConf.defaults());
+        Mempool<Mbuf> other = Mbuf.createPool("afx_other", 1023, 0, Mbuf.DEFAULT_BUF_SIZE, -1);
+        XskSocket theirs;
+        try (Netns n = Netns.enter(nsB)) {
+            theirs = XskSocket.open("vb", ((AfXdpDriver.Device) b.ops()).ifindex(), 0, Umem.of(other), 64, false, null, 0);
+        }
+        try {
+            var e = assertThrows(org.jpdk.ethdev.EthDevException.class, () -> b.rxQueueSetup(0, 512, pool));
+            assertEquals("port " + b.id() + " (net_af_xdp1): rx queue 0: bind(AF_XDP, iface=vb, queue 0): EBUSY: another socket holds this queue",
+                    e.getMessage());
+        } finally {
+            theirs.close();
+            other.close();
+        }
+        b.rxQueueSetup(0, 512, pool);                      // free again: it binds
+        b.txQueueSetup(0, 512);
+        b.start();
+    }
+
+    @Test
+    void aMissingInterfaceIsRefusedWithEnodev() {
+        nf.veth(nsA, "va", nsB, "vb");
+        var e = assertThrows(org.jpdk.ethdev.EthDevException.class, () -> createIn(nsA, "net_af_xdp0,iface=vb"));
+        assertEquals("--vdev net_af_xdp0: iface=vb: no such interface in this network namespace (ENODEV)", e.getMessage());
+    }
+
+    @Test
+    void theProgramIsAttachedFromProbeToCloseAndTheInterfaceIsLeftAsFound() {
+        nf.veth(nsA, "va", nsB, "vb");
+        EthDev b = ready(nsB, "net_af_xdp1,iface=vb");
+        int id = ((AfXdpDriver.Device) b.ops()).xdpProgramId();
+        String shown = nf.ip(nsB, "link", "show", "vb");
+        assertTrue(shown.contains("prog/xdp id " + id + " name jpdk_xsk"), shown);
+        b.setPromiscuous(true);
+        assertTrue(nf.ip(nsB, "link", "show", "vb").contains("PROMISC"));
+        b.close();
+        XdpProgramTest.awaitNoXdp(nf, nsB, "vb");
+        assertFalse(nf.ip(nsB, "link", "show", "vb").contains("PROMISC"), "promiscuous put back as it was");
+        assertEquals(pool.size(), pool.availCount(), "the fill ring's mbufs are back");
+    }
+
+    @Test
+    void withoutBuffersTheKernelDropsAndSaysSo() {
+        nf.veth(nsA, "va", nsB, "vb");
+        EthDev a = ready(nsA, "net_af_xdp0,iface=va");
+        EthDev b = createIn(nsB, "net_af_xdp1,iface=vb,busy_budget=0");
+        Mempool<Mbuf> tiny = Mbuf.createPool("afx_tiny", 96, 0, Mbuf.DEFAULT_BUF_SIZE, -1);
+        List<Mbuf> held = new ArrayList<>();
+        try {
+            b.configure(1, 1, PortConf.defaults());
+            b.rxQueueSetup(0, 64, tiny);
+            b.txQueueSetup(0, 64);
+            b.start();
+            assertEquals(32, tiny.availCount(), "64 lent to the fill ring");
+            Mbuf[] burst = new Mbuf[32];
+            for (int r = 0; r < 5; r++) {                                    // 160 frames: 64 + 32 fit, 64 do not
+                for (int i = 0; i < 32; i++) burst[i] = frame(r * 32 + i, 60);
+                sendAll(a, 0, burst, 32);
+                held.addAll(receive(b, 0, 32, 300));                         // held: the refill takes the pool's last 32
+            }
+            held.addAll(receive(b, 0, 160, 300));
+            EthStats s = b.stats();
+            assertEquals(96, held.size(), "as many as the pool has");
+            assertEquals(96, s.ipackets);
+            assertEquals(64, s.imissed, "the kernel dropped what found the fill ring empty");
+            assertEquals(64, b.xstat("rx_q0_xdp_rx_dropped"));
+            assertEquals(64, b.xstat("rx_q0_xdp_fill_ring_empty"));
+            assertEquals(0, b.xstat("rx_q0_xdp_rx_ring_full"));
+            assertTrue(s.rxNombuf > 0, "refills failed: " + s.rxNombuf);
+            freeAll(held);
+            held.clear();
+            assertEquals(0, receive(b, 0, 1, 50).size(), "a poll refills the fill ring from the freed mbufs");
+            for (int i = 0; i < 32; i++) burst[i] = frame(1000 + i, 60);
+            sendAll(a, 0, burst, 32);
+            held.addAll(receive(b, 0, 32, 2000));
+            assertEquals(32, held.size(), "freed mbufs refill the ring and frames flow again");
+            b.statsReset();
+            assertEquals(0, b.stats().imissed);
+            assertEquals(0, b.xstat("rx_q0_xdp_rx_dropped"));
+        } finally {
+            freeAll(held);
+            b.close();
+            tiny.close();
+        }
     }
 }
