@@ -171,7 +171,8 @@ class AfXdpPortTest extends AfXdpTestBase {
             ready(nsA, "net_af_xdp0,iface=va");
             EthDev.closeAll();
         }
-        assertEquals(fdsBefore, count(fds), "fd count is flat");
+        long fdsAfter = count(fds);
+        assertTrue(fdsAfter <= fdsBefore, "fd count is flat (50 ports opened sockets, maps, programs and links): " + fdsBefore + " -> " + fdsAfter);
         assertEquals(mapsBefore, xskMappings(), "ring mappings are gone");
         XdpProgramTest.awaitNoXdp(nf, nsA, "va");
         assertEquals(pool.size(), pool.availCount());
