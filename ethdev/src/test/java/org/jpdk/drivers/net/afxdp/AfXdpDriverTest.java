@@ -207,4 +207,64 @@ class AfXdpDriverTest extends AfXdpTestBase {
             tiny.close();
         }
     }
+
+    /** An IPv4/UDP frame to port {@code dport}, {@code seq} in the payload. */
+    Mbuf udp(int dport, int seq) {
+        Mbuf m = Mbuf.alloc(pool);
+        m.appendOffset(64);
+        m.writeInt(0, 0x0200_0000);
+        m.writeShort(4, 0x0099);
+        m.writeInt(6, 0x0200_0000);
+        m.writeShort(10, 0x0001);
+        m.writeShort(12, 0x0800);
+        m.writeInt(14, 0x4500_0032);                         // v4, ihl 5, total 50
+        m.writeInt(18, 0);
+        m.writeInt(22, 0x4011_0000);                         // ttl 64, UDP
+        m.writeInt(26, 0x0a00_0001);
+        m.writeInt(30, 0x0a00_0002);
+        m.writeShort(34, 1024);
+        m.writeShort(36, dport);
+        m.writeInt(38, 0x001e_0000);
+        m.writeInt(42, seq);
+        return m;
+    }
+
+    @Test
+    void aUsersProgramDropsUdpToOnePortAndTheRestArrives(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path prog = BpfObjectTest.dropUdp(dir);
+        nf.veth(nsA, "va", nsB, "vb");
+        EthDev a = ready(nsA, "net_af_xdp0,iface=va");
+        EthDev b = ready(nsB, "net_af_xdp1,iface=vb,xdp_prog=" + prog);
+        String shown = nf.ip(nsB, "link", "show", "vb");
+        assertTrue(shown.contains("name drop_udp_7777"), "the user's program is the one attached: " + shown);
+        Mbuf[] burst = new Mbuf[32];
+        List<Mbuf> got = new ArrayList<>();
+        for (int r = 0; r < 10; r++) {
+            for (int i = 0; i < 32; i++) burst[i] = udp(i % 2 == 0 ? 7777 : 8888, r * 32 + i);
+            sendAll(a, 0, burst, 32);
+            got.addAll(receive(b, 0, 16, 2000));
+        }
+        got.addAll(receive(b, 0, 1, 200));                  // nothing more comes
+        try {
+            assertEquals(160, got.size(), "only the frames to 8888");
+            for (Mbuf m : got) assertEquals(8888, m.readShort(36), "no frame to 7777 reaches the port");
+            assertEquals(0, b.stats().imissed, "dropped by the program, not for want of buffers");
+        } finally {
+            freeAll(got);
+        }
+        b.close();
+        XdpProgramTest.awaitNoXdp(nf, nsB, "vb");
+    }
+
+    @Test
+    void aMissingOrForeignXdpProgIsAClearError(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        nf.veth(nsA, "va", nsB, "vb");
+        var e = assertThrows(org.jpdk.eal.EalArgumentException.class, () -> createIn(nsB, "net_af_xdp1,iface=vb,xdp_prog=/nonexistent/x.o"));
+        assertEquals("--vdev net_af_xdp1: xdp_prog=/nonexistent/x.o: no such file, or not readable", e.getMessage());
+        java.nio.file.Path text = dir.resolve("x.o");
+        java.nio.file.Files.writeString(text, "not an object");
+        var e2 = assertThrows(org.jpdk.ethdev.EthDevException.class, () -> createIn(nsB, "net_af_xdp1,iface=vb,xdp_prog=" + text));
+        assertEquals("--vdev net_af_xdp1: xdp_prog=" + text + ": not an ELF file (no \\x7fELF magic)", e2.getMessage());
+        assertFalse(nf.ip(nsB, "link", "show", "vb").contains("xdp"));
+    }
 }
