@@ -1,44 +1,42 @@
 package org.jpdk.app;
 
-import java.lang.reflect.InvocationTargetException;
-import java.util.Map;
-import java.util.TreeMap;
+import java.util.Arrays;
+import java.util.List;
+import java.util.ServiceLoader;
 
 /**
- * The entry point behind {@code ./jpdk <app> [EAL args] -- [app args]}: finds the app by name and
- * runs its {@code main}. A user mistake ends with one line on stderr and exit code 1.
+ * The entry point behind {@code ./jpdk <app> [EAL args] -- [app args]}: finds the app by name
+ * among the {@link App}s on the class path and runs it. A user mistake ends with one line on
+ * stderr and exit code 1.
  */
 public final class Launcher {
-    /** App name to main class. Each app is one class in its own package, as DPDK's examples. */
-    static final Map<String, String> APPS = new TreeMap<>(Map.of(
-            "exception_path", "org.jpdk.app.exceptionpath.ExceptionPath",
-            "helloworld", "org.jpdk.app.helloworld.HelloWorld",
-            "l2fwd", "org.jpdk.app.l2fwd.L2fwd",
-            "l3fwd", "org.jpdk.app.l3fwd.L3fwd",
-            "pktgen", "org.jpdk.app.pktgen.Pktgen",
-            "pipeline", "org.jpdk.app.pipeline.Pipeline",
-            "testpmd", "org.jpdk.app.testpmd.TestPmd"));
-
     private Launcher() {
     }
 
-    public static void main(String[] args) throws Throwable {
+    /** The apps on the class path, by name. */
+    static List<App> apps() {
+        return ServiceLoader.load(App.class).stream().map(ServiceLoader.Provider::get)
+                .sorted((a, b) -> a.name().compareTo(b.name())).toList();
+    }
+
+    private static String names(List<App> apps) {
+        return String.join(", ", apps.stream().map(App::name).toList()) + ", bench, test";
+    }
+
+    public static void main(String[] args) {
+        List<App> apps = apps();
         if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
-            System.out.println("usage: jpdk <app> [EAL args] -- [app args]   apps: " + String.join(", ", APPS.keySet())
-                    + ", bench, test");
+            System.out.println("usage: jpdk <app> [EAL args] -- [app args]   apps: " + names(apps));
+            for (App a : apps) System.out.printf("  %-16s %s%n", a.name(), a.summary());
             return;
         }
-        String cls = APPS.get(args[0]);
-        if (cls == null) {
-            System.err.println("jpdk: unknown app '" + args[0] + "'; apps are: " + String.join(", ", APPS.keySet())
-                    + ", bench, test");
-            System.exit(1);
+        for (App a : apps) {
+            if (a.name().equals(args[0])) {
+                a.main(Arrays.copyOfRange(args, 1, args.length));
+                return;
+            }
         }
-        String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
-        try {
-            Class.forName(cls).getMethod("main", String[].class).invoke(null, (Object) rest);
-        } catch (InvocationTargetException e) {
-            throw e.getCause();
-        }
+        System.err.println("jpdk: unknown app '" + args[0] + "'; apps are: " + names(apps));
+        System.exit(1);
     }
 }

@@ -59,6 +59,24 @@ public final class AfPacketBench {
 
     enum Side { JPDK, DPDK }
 
+    /** The {@code ./jpdk bench afpacket} entry ({@link Benchmark}). */
+    public static final class Entry implements Benchmark {
+        @Override
+        public String name() {
+            return "afpacket";
+        }
+
+        @Override
+        public String summary() {
+            return "net_af_packet over a veth pair, jpdk testpmd beside dpdk-testpmd";
+        }
+
+        @Override
+        public void main(String[] args) throws Exception {
+            AfPacketBench.main(args);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         if (args.length > 0) {
             System.err.println("jpdk bench afpacket: takes no arguments, not " + String.join(" ", args));

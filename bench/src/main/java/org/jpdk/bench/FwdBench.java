@@ -26,6 +26,24 @@ public final class FwdBench {
     private FwdBench() {
     }
 
+    /** The {@code ./jpdk bench fwd} entry ({@link Benchmark}). */
+    public static final class Entry implements Benchmark {
+        @Override
+        public String name() {
+            return "fwd";
+        }
+
+        @Override
+        public String summary() {
+            return "testpmd io/macswap/txonly over net_null beside dpdk-testpmd, hugepages and --no-huge";
+        }
+
+        @Override
+        public void main(String[] args) throws Exception {
+            FwdBench.main(args);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         List<String> modes = args.length > 0 ? Arrays.asList(args) : List.of("io", "macswap", "txonly");
         Path dpdk = Bench.findProgram("dpdk-testpmd");

@@ -38,6 +38,24 @@ public final class HashBench {
     private HashBench() {
     }
 
+    /** The {@code ./jpdk bench hash} entry ({@link Benchmark}). */
+    public static final class Entry implements Benchmark {
+        @Override
+        public String name() {
+            return "hash";
+        }
+
+        @Override
+        public String summary() {
+            return "cuckoo hash add/lookup/delete (JMH) beside dpdk-test hash_perf_autotest";
+        }
+
+        @Override
+        public void main(String[] args) throws Exception {
+            HashBench.main(args);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         Map<String, Double> dpdk = runDpdk();
         Map<String, Double> ours = runJmh(args);

@@ -41,6 +41,24 @@ public final class L3fwdBench {
     private L3fwdBench() {
     }
 
+    /** The {@code ./jpdk bench l3fwd} entry ({@link Benchmark}). */
+    public static final class Entry implements Benchmark {
+        @Override
+        public String name() {
+            return "l3fwd";
+        }
+
+        @Override
+        public String summary() {
+            return "l3fwd LPM and EM on pcap replay ports, 1 and 2 lcores, beside dpdk-testpmd macswap";
+        }
+
+        @Override
+        public void main(String[] args) throws Exception {
+            L3fwdBench.main(args);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         Path dir = Files.createTempDirectory("jpdk-l3fwd-bench");
         try {

@@ -35,6 +35,24 @@ public final class LpmBench {
     private LpmBench() {
     }
 
+    /** The {@code ./jpdk bench lpm} entry ({@link Benchmark}). */
+    public static final class Entry implements Benchmark {
+        @Override
+        public String name() {
+            return "lpm";
+        }
+
+        @Override
+        public String summary() {
+            return "LPM lookups over 1.08 M routes (JMH) beside dpdk-test lpm_perf_autotest";
+        }
+
+        @Override
+        public void main(String[] args) throws Exception {
+            LpmBench.main(args);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         Map<String, Double> r = Bench.results();
         runJmh(args, r);

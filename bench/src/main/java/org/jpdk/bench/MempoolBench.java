@@ -46,6 +46,24 @@ public final class MempoolBench {
     private MempoolBench() {
     }
 
+    /** The {@code ./jpdk bench mempool} entry ({@link Benchmark}). */
+    public static final class Entry implements Benchmark {
+        @Override
+        public String name() {
+            return "mempool";
+        }
+
+        @Override
+        public String summary() {
+            return "mempool and mbuf get/put (JMH) beside dpdk-test mempool_perf_autotest";
+        }
+
+        @Override
+        public void main(String[] args) throws Exception {
+            MempoolBench.main(args);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         Map<String, Double> dpdk = runDpdk();
         Map<String, Double> ours = runJmh(args);

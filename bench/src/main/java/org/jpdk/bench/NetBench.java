@@ -22,6 +22,24 @@ public final class NetBench {
     private NetBench() {
     }
 
+    /** The {@code ./jpdk bench net} entry ({@link Benchmark}). */
+    public static final class Entry implements Benchmark {
+        @Override
+        public String name() {
+            return "net";
+        }
+
+        @Override
+        public String summary() {
+            return "Toeplitz, checksums, packet types (JMH) beside dpdk-test cksum_perf_autotest";
+        }
+
+        @Override
+        public void main(String[] args) throws Exception {
+            NetBench.main(args);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         Map<String, Double> dpdk = runDpdk();
         String[] jmh = Arrays.copyOf(args, args.length + 1);

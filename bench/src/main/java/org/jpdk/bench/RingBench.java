@@ -35,6 +35,24 @@ public final class RingBench {
     private RingBench() {
     }
 
+    /** The {@code ./jpdk bench ring} entry ({@link Benchmark}). */
+    public static final class Entry implements Benchmark {
+        @Override
+        public String name() {
+            return "ring";
+        }
+
+        @Override
+        public String summary() {
+            return "Ring beside JCTools and Agrona (JMH) and dpdk-test ring_perf_autotest";
+        }
+
+        @Override
+        public void main(String[] args) throws Exception {
+            RingBench.main(args);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         Map<String, Double> r = Bench.results();
         runJmh(args, r);

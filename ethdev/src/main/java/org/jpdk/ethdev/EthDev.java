@@ -1,19 +1,12 @@
 package org.jpdk.ethdev;
 
-import org.jpdk.eal.Eal;
 import org.jpdk.eal.EalArgumentException;
 import org.jpdk.eal.Log;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
-import org.jpdk.sys.EventFd;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
-import java.util.ServiceLoader;
-import java.util.TreeMap;
 
 /**
  * An Ethernet port, as DPDK's {@code rte_ethdev}: created from a {@code --vdev} device string by the
@@ -33,6 +26,11 @@ import java.util.TreeMap;
  * time, and a port is stopped only after its lcores stopped polling it. A burst on a port that is
  * not started, or on a queue out of range, is refused by the same single bounds check the hot path
  * needs anyway: the live queue arrays are empty unless the port is started.
+ *
+ * <p>This class is the state machine and the one entry point applications call; each other concern
+ * is a class of its own that a driver author can read alone: {@link PortRegistry} (ports and
+ * drivers), {@link PortStats} (statistics and xstats), {@link PortRss} (RSS), {@link PortEvents}
+ * (event callbacks), and the queues themselves ({@link RxQueue}: counters, rx interrupts, callbacks).
  */
 public final class EthDev implements AutoCloseable {
     public static final Log.Type LOG = Log.register("lib.ethdev", "ETHDEV");
@@ -44,15 +42,12 @@ public final class EthDev implements AutoCloseable {
 
     private static final RxQueue[] NO_RXQ = new RxQueue[0];
     private static final TxQueue[] NO_TXQ = new TxQueue[0];
-    private static final Object REGISTRY = new Object();
-    private static volatile EthDev[] ports = new EthDev[0];
-    private static List<EthDriver> drivers;
 
     private final int id;
     private final String name;
     private final EthDriver driver;
-    private final EthDevOps ops;
     private final Devargs devargs;
+    private EthDevOps ops; // set once, by the registry, right after the driver's probe
 
     // the hot path reads only these two arrays: empty unless started
     private RxQueue[] rxLive = NO_RXQ;
@@ -65,50 +60,27 @@ public final class EthDev implements AutoCloseable {
     private MacAddr mac;
     private int mtu = PortConf.DEFAULT_MTU;
     private boolean promiscuous = true, allMulticast;
-    private long rssHf;
-    private byte[] rssKey;
-    private int[] reta = new int[0];
-    private final EthStats baseline = new EthStats();
-    private final Map<String, Long> xstatsBaseline = new TreeMap<>();
-    // stats of queues released by a reconfigure, so counters never go backwards within a run
-    private final EthStats released = new EthStats();
+    private final PortRss rss = new PortRss(this);
+    private final PortStats stats = new PortStats();
 
-    private EthDev(int id, Devargs devargs, EthDriver driver, EthDevOps ops) {
+    EthDev(int id, Devargs devargs, EthDriver driver) {
         this.id = id;
         this.name = devargs.name();
         this.devargs = devargs;
         this.driver = driver;
-        this.ops = ops;
     }
 
-    // ------------------------------------------------------------------ registry
+    /** Completes the port with its driver side, once the probe returned it. */
+    void attach(EthDevOps ops) {
+        this.ops = ops;
+        this.mac = ops.initialMacAddr();
+    }
+
+    // ------------------------------------------------------------------ registry (PortRegistry)
 
     /** The drivers on the class path, by {@link EthDriver#name()}. */
-    public static synchronized List<EthDriver> drivers() {
-        if (drivers == null) {
-            List<EthDriver> found = new ArrayList<>();
-            ServiceLoader.load(EthDriver.class).forEach(found::add);
-            found.sort((a, b) -> a.name().compareTo(b.name()));
-            drivers = List.copyOf(found);
-        }
-        return drivers;
-    }
-
-    /** The driver for device name {@code devName}: the longest driver name or alias it starts with. */
-    static EthDriver driverFor(String devName) {
-        EthDriver best = null;
-        int bestLen = -1;
-        for (EthDriver d : drivers()) {
-            List<String> names = new ArrayList<>(d.aliases());
-            names.add(d.name());
-            for (String n : names) {
-                if (devName.startsWith(n) && n.length() > bestLen) {
-                    best = d;
-                    bestLen = n.length();
-                }
-            }
-        }
-        return best;
+    public static List<EthDriver> drivers() {
+        return PortRegistry.drivers();
     }
 
     /**
@@ -119,77 +91,32 @@ public final class EthDev implements AutoCloseable {
      * @throws EthDevException      when the driver cannot get what it needs (a file, an interface)
      */
     public static EthDev create(String deviceString) {
-        Eal.current();
-        Devargs args = Devargs.parse(deviceString);
-        EthDriver driver = driverFor(args.name());
-        if (driver == null) {
-            throw new EalArgumentException("--vdev " + args.name() + ": no driver for this name; drivers: "
-                    + String.join(", ", drivers().stream().map(EthDriver::name).toList()));
-        }
-        args.checkKeys(driver.keys());
-        synchronized (REGISTRY) {
-            for (EthDev p : ports) {
-                if (p.name.equals(args.name()) && p.state != State.CLOSED) {
-                    throw new EalArgumentException("--vdev " + args.name() + ": a port of this name exists already (port " + p.id + ")");
-                }
-            }
-            if (ports.length >= MAX_PORTS) {
-                throw new EthDevException("--vdev " + args.name() + ": too many ports; at most " + MAX_PORTS);
-            }
-            EthDevOps ops = driver.probe(args);
-            EthDev dev = new EthDev(ports.length, args, driver, ops);
-            ops.port = dev;
-            dev.mac = ops.initialMacAddr();
-            EthDev[] next = Arrays.copyOf(ports, ports.length + 1);
-            next[dev.id] = dev;
-            ports = next;
-            LOG.log(Log.INFO, "port %d: %s", dev.id, args);
-            return dev;
-        }
+        return PortRegistry.create(deviceString);
     }
 
     /** Port {@code portId}; throws naming the valid ids if there is none. */
     public static EthDev get(int portId) {
-        EthDev[] p = ports;
-        if (portId < 0 || portId >= p.length) {
-            throw new EthDevException("port " + portId + ": no such port; "
-                    + (p.length == 0 ? "there are no ports (add one with --vdev net_null0)" : "ports are 0.." + (p.length - 1)));
-        }
-        return p[portId];
+        return PortRegistry.get(portId);
     }
 
     /** The port named {@code name}, or null. */
     public static EthDev byName(String name) {
-        for (EthDev p : ports) if (p.name.equals(name) && p.state != State.CLOSED) return p;
-        return null;
+        return PortRegistry.byName(name);
     }
 
     /** Ports ever created in this EAL, closed ones included (ids are not reused). */
     public static int count() {
-        return ports.length;
+        return PortRegistry.count();
     }
 
     /** The ports that are not closed, in id order (RTE_ETH_FOREACH_DEV). */
     public static List<EthDev> all() {
-        List<EthDev> out = new ArrayList<>();
-        for (EthDev p : ports) if (p.state != State.CLOSED) out.add(p);
-        return out;
+        return PortRegistry.all();
     }
 
     /** Closes every port and forgets them; EAL cleanup calls this before memory goes. */
     public static void closeAll() {
-        EthDev[] p;
-        synchronized (REGISTRY) {
-            p = ports;
-            ports = new EthDev[0];
-        }
-        for (int i = p.length - 1; i >= 0; i--) {
-            try {
-                p[i].close();
-            } catch (RuntimeException e) {
-                LOG.err("port " + i + ": close failed: " + e.getMessage());
-            }
-        }
+        PortRegistry.closeAll();
     }
 
     // ------------------------------------------------------------------ identity and info
@@ -272,14 +199,7 @@ public final class EthDev implements AutoCloseable {
             throw error("tx offloads " + Offloads.txNames(badTx) + " requested; driver " + driver.name() + " offers "
                     + (info.txOffloadCapa() == 0 ? "none" : Offloads.txNames(info.txOffloadCapa())));
         }
-        long badRss = conf.rssHf() & ~info.flowTypeRssOffloads();
-        if (badRss != 0) {
-            throw error("RSS hash functions " + Offloads.rssNames(badRss) + " requested; driver " + driver.name() + " offers "
-                    + (info.flowTypeRssOffloads() == 0 ? "none" : Offloads.rssNames(info.flowTypeRssOffloads())));
-        }
-        if (conf.rssKey() != null && conf.rssKey().length != info.hashKeySize()) {
-            throw error("RSS key of " + conf.rssKey().length + " bytes; driver " + driver.name() + " takes " + info.hashKeySize());
-        }
+        PortRss.check(this, info, conf);
         int newMtu = conf.mtu() == 0 ? Math.min(PortConf.DEFAULT_MTU, info.maxMtu()) : conf.mtu();
         checkMtu(info, newMtu);
         ops.configure(nbRxQueues, nbTxQueues, conf);
@@ -288,16 +208,7 @@ public final class EthDev implements AutoCloseable {
         this.mtu = newMtu;
         this.rxq = new RxQueue[nbRxQueues];
         this.txq = new TxQueue[nbTxQueues];
-        if (info.flowTypeRssOffloads() != 0) {
-            rssHf = conf.rssHf();
-            if (conf.rssKey() != null) rssKey = conf.rssKey().clone();
-            if (info.retaSize() > 0) {
-                reta = new int[info.retaSize()];
-                for (int i = 0; i < reta.length; i++) reta[i] = nbRxQueues == 0 ? 0 : i % nbRxQueues;
-                ops.retaUpdate(reta.clone());
-            }
-            ops.rssHashUpdate(rssHf, rssKey == null ? null : rssKey.clone());
-        }
+        rss.configure(info, conf, nbRxQueues, ops);
         state = State.CONFIGURED;
     }
 
@@ -323,8 +234,8 @@ public final class EthDev implements AutoCloseable {
         int n = checkDesc("rx", queue, nbDesc, info);
         RxQueue old = rxq[queue];
         if (old != null) {
-            accumulate(old);
-            releaseInterrupt(old);
+            stats.released(old);
+            old.releaseInterrupt();
             old.release();
             rxq[queue] = null;
         }
@@ -345,7 +256,7 @@ public final class EthDev implements AutoCloseable {
         int n = checkDesc("tx", queue, nbDesc, ops.info());
         TxQueue old = txq[queue];
         if (old != null) {
-            accumulate(old);
+            stats.released(old);
             old.release();
             txq[queue] = null;
         }
@@ -406,6 +317,8 @@ public final class EthDev implements AutoCloseable {
         releaseQueues();
         state = State.CLOSED;
         ops.close();
+        PortEvents.raise(this, EthEvent.DESTROY);
+        PortEvents.forget(this);
     }
 
     /** Stops the port and returns it to the unconfigured state (rte_eth_dev_reset); configure it again. */
@@ -422,15 +335,15 @@ public final class EthDev implements AutoCloseable {
     private void releaseQueues() {
         for (int i = 0; i < rxq.length; i++) {
             if (rxq[i] != null) {
-                accumulate(rxq[i]);
-                releaseInterrupt(rxq[i]);
+                stats.released(rxq[i]);
+                rxq[i].releaseInterrupt();
                 rxq[i].release();
                 rxq[i] = null;
             }
         }
         for (int i = 0; i < txq.length; i++) {
             if (txq[i] != null) {
-                accumulate(txq[i]);
+                stats.released(txq[i]);
                 txq[i].release();
                 txq[i] = null;
             }
@@ -498,13 +411,7 @@ public final class EthDev implements AutoCloseable {
     public void rxIntrEnable(int queue) {
         RxQueue[] live = rxLive;
         if (Integer.compareUnsigned(queue, live.length) >= 0) throw intrRefused("rx intr enable", queue);
-        RxQueue q = live[queue];
-        if (q.intrEvent == null && q.intrFd >= 0) {
-            RxWaitSet ws = q.waitSet;
-            if (ws != null) ws.rearm(q);
-        } else {
-            q.armInterrupt();
-        }
+        live[queue].enableInterrupt();
     }
 
     /**
@@ -535,27 +442,8 @@ public final class EthDev implements AutoCloseable {
         if (queue < 0 || queue >= rxq.length) throw error(what + ": rx queue " + queue + " out of range; configured " + rxq.length);
         RxQueue q = rxq[queue];
         if (q == null) throw error(what + ": rx queue " + queue + " is not set up");
-        if (q.intrFd < 0) {
-            int own = q.interruptFd();
-            if (own >= 0) {
-                q.intrFd = own;
-            } else {
-                q.intrEvent = new EventFd();
-                q.intrFd = q.intrEvent.fd();
-            }
-        }
+        q.interruptSetUp();
         return q;
-    }
-
-    private static void releaseInterrupt(RxQueue q) {
-        RxWaitSet ws = q.waitSet;
-        if (ws != null) ws.detach(q);
-        q.disarmInterrupt();
-        if (q.intrEvent != null) {
-            q.intrEvent.close();
-            q.intrEvent = null;
-        }
-        q.intrFd = -1;
     }
 
     private EthDevException intrRefused(String what, int queue) {
@@ -572,21 +460,13 @@ public final class EthDev implements AutoCloseable {
 
     /** Adds {@code cb} after the driver on rx queue {@code queue} (rte_eth_add_rx_callback); it takes effect on the next burst. */
     public synchronized CallbackHandle addRxCallback(int queue, RxCallback cb) {
-        RxQueue q = setUpQueue(rxq, "rx", queue);
-        RxCallback[] cur = q.callbacks;
-        RxCallback[] next = cur == null ? new RxCallback[1] : Arrays.copyOf(cur, cur.length + 1);
-        next[next.length - 1] = cb;
-        q.callbacks = next;
+        setUpQueue(rxq, "rx", queue).addCallback(cb);
         return new CallbackHandle(this, queue, true, cb);
     }
 
     /** Adds {@code cb} before the driver on tx queue {@code queue} (rte_eth_add_tx_callback). */
     public synchronized CallbackHandle addTxCallback(int queue, TxCallback cb) {
-        TxQueue q = setUpQueue(txq, "tx", queue);
-        TxCallback[] cur = q.callbacks;
-        TxCallback[] next = cur == null ? new TxCallback[1] : Arrays.copyOf(cur, cur.length + 1);
-        next[next.length - 1] = cb;
-        q.callbacks = next;
+        setUpQueue(txq, "tx", queue).addCallback(cb);
         return new CallbackHandle(this, queue, false, cb);
     }
 
@@ -597,23 +477,41 @@ public final class EthDev implements AutoCloseable {
     public synchronized boolean removeCallback(CallbackHandle h) {
         if (h.port() != this) throw error("callback belongs to port " + h.port().id);
         if (h.rx()) {
-            if (h.queue() >= rxq.length || rxq[h.queue()] == null) return false;
-            RxQueue q = rxq[h.queue()];
-            RxCallback[] cur = q.callbacks;
-            if (cur == null) return false;
-            List<RxCallback> l = new ArrayList<>(Arrays.asList(cur));
-            if (!l.remove((RxCallback) h.callback())) return false;
-            q.callbacks = l.isEmpty() ? null : l.toArray(new RxCallback[0]);
-        } else {
-            if (h.queue() >= txq.length || txq[h.queue()] == null) return false;
-            TxQueue q = txq[h.queue()];
-            TxCallback[] cur = q.callbacks;
-            if (cur == null) return false;
-            List<TxCallback> l = new ArrayList<>(Arrays.asList(cur));
-            if (!l.remove((TxCallback) h.callback())) return false;
-            q.callbacks = l.isEmpty() ? null : l.toArray(new TxCallback[0]);
+            return h.queue() < rxq.length && rxq[h.queue()] != null && rxq[h.queue()].removeCallback((RxCallback) h.callback());
         }
-        return true;
+        return h.queue() < txq.length && txq[h.queue()] != null && txq[h.queue()].removeCallback((TxCallback) h.callback());
+    }
+
+    /** A registered event callback, for {@link #removeEventCallback}. */
+    public static final class EventHandle {
+        final PortEvents.Registration registration;
+
+        EventHandle(PortEvents.Registration registration) {
+            this.registration = registration;
+        }
+    }
+
+    /**
+     * Calls {@code cb} on ethdev's event thread whenever this port raises {@code event}
+     * (rte_eth_dev_callback_register). See {@link EthEventCallback} for where and how it runs.
+     */
+    public EventHandle addEventCallback(EthEvent event, EthEventCallback cb) {
+        return new EventHandle(PortEvents.register(this, event, cb));
+    }
+
+    /** Calls {@code cb} for {@code event} of every port, present and future (RTE_ETH_ALL). */
+    public static EventHandle addEventCallbackAll(EthEvent event, EthEventCallback cb) {
+        return new EventHandle(PortEvents.register(null, event, cb));
+    }
+
+    /** Removes an event callback (rte_eth_dev_callback_unregister); false if it was removed already. */
+    public static boolean removeEventCallback(EventHandle h) {
+        return PortEvents.unregister(h.registration);
+    }
+
+    /** Queues {@code event} for this port's callbacks; for drivers, through {@link EthDevOps#raiseEvent}. */
+    void raiseEvent(EthEvent event) {
+        PortEvents.raise(this, event);
     }
 
     private <Q> Q setUpQueue(Q[] qs, String dir, int queue) {
@@ -698,43 +596,29 @@ public final class EthDev implements AutoCloseable {
 
     /** The RSS hash functions in use. */
     public synchronized long rssHashFunctions() {
-        return rssHf;
+        return rss.hashFunctions();
     }
 
     /** The RSS key in use, or null for the driver's default. */
     public synchronized byte[] rssKey() {
-        return rssKey == null ? null : rssKey.clone();
+        return rss.key();
     }
 
     /** Changes hash functions and key (rte_eth_dev_rss_hash_update); key null keeps the current one. */
     public synchronized void rssHashUpdate(long hf, byte[] key) {
         checkNotClosed("rss hash update");
-        DevInfo info = ops.info();
-        if (info.flowTypeRssOffloads() == 0) throw error("RSS: driver " + driver.name() + " has no RSS");
-        long bad = hf & ~info.flowTypeRssOffloads();
-        if (bad != 0) throw error("RSS hash functions " + Offloads.rssNames(bad) + " not offered; driver offers " + Offloads.rssNames(info.flowTypeRssOffloads()));
-        if (key != null && key.length != info.hashKeySize()) throw error("RSS key of " + key.length + " bytes; driver takes " + info.hashKeySize());
-        ops.rssHashUpdate(hf, key == null ? rssKey : key.clone());
-        rssHf = hf;
-        if (key != null) rssKey = key.clone();
+        rss.hashUpdate(ops.info(), hf, key, ops);
     }
 
     /** The redirection table: entry i is the rx queue for hash values whose low bits are i. */
     public synchronized int[] reta() {
-        return reta.clone();
+        return rss.reta();
     }
 
     /** Replaces the redirection table (rte_eth_dev_rss_reta_update); every entry must name a configured rx queue. */
     public synchronized void retaUpdate(int[] table) {
         checkNotClosed("reta update");
-        DevInfo info = ops.info();
-        if (info.retaSize() == 0) throw error("RSS: driver " + driver.name() + " has no redirection table");
-        if (table.length != info.retaSize()) throw error("reta of " + table.length + " entries; the table has " + info.retaSize());
-        for (int i = 0; i < table.length; i++) {
-            if (table[i] < 0 || table[i] >= rxq.length) throw error("reta[" + i + "]=" + table[i] + ": not a configured rx queue (0.." + (rxq.length - 1) + ")");
-        }
-        ops.retaUpdate(table.clone());
-        reta = table.clone();
+        rss.retaUpdate(ops.info(), table, rxq.length, ops);
     }
 
     // ------------------------------------------------------------------ statistics
@@ -742,31 +626,13 @@ public final class EthDev implements AutoCloseable {
     /** Basic statistics since start or the last {@link #statsReset()} (rte_eth_stats_get). */
     public synchronized EthStats stats() {
         checkNotClosed("stats");
-        EthStats s = raw();
-        s.subtract(baseline);
-        return s;
+        return stats.stats(rxq, txq, ops);
     }
 
     /** Zeroes what {@link #stats()} and {@link #xstats()} report, without writing the lcores' counters. */
     public synchronized void statsReset() {
         checkNotClosed("stats reset");
-        EthStats now = raw();
-        EthStats b = baseline;
-        b.ipackets = now.ipackets;
-        b.opackets = now.opackets;
-        b.ibytes = now.ibytes;
-        b.obytes = now.obytes;
-        b.imissed = now.imissed;
-        b.ierrors = now.ierrors;
-        b.oerrors = now.oerrors;
-        b.rxNombuf = now.rxNombuf;
-        System.arraycopy(now.qIpackets, 0, b.qIpackets, 0, EthStats.QUEUE_STAT_COUNTERS);
-        System.arraycopy(now.qOpackets, 0, b.qOpackets, 0, EthStats.QUEUE_STAT_COUNTERS);
-        System.arraycopy(now.qIbytes, 0, b.qIbytes, 0, EthStats.QUEUE_STAT_COUNTERS);
-        System.arraycopy(now.qObytes, 0, b.qObytes, 0, EthStats.QUEUE_STAT_COUNTERS);
-        System.arraycopy(now.qErrors, 0, b.qErrors, 0, EthStats.QUEUE_STAT_COUNTERS);
-        xstatsBaseline.clear();
-        for (Xstat x : rawXstats()) xstatsBaseline.put(x.name(), x.value());
+        stats.reset(rxq, txq, ops);
     }
 
     /**
@@ -775,10 +641,7 @@ public final class EthDev implements AutoCloseable {
      */
     public synchronized List<Xstat> xstats() {
         checkNotClosed("xstats");
-        List<Xstat> raw = rawXstats();
-        List<Xstat> out = new ArrayList<>(raw.size());
-        for (Xstat x : raw) out.add(new Xstat(x.name(), x.value() - xstatsBaseline.getOrDefault(x.name(), 0L)));
-        return out;
+        return stats.xstats(rxq, txq, ops);
     }
 
     /** One extended statistic by name; throws naming the known names if there is none. */
@@ -786,85 +649,6 @@ public final class EthDev implements AutoCloseable {
         List<Xstat> all = xstats();
         for (Xstat x : all) if (x.name().equals(xname)) return x.value();
         throw error("no xstat named " + xname + "; known: " + String.join(", ", all.stream().map(Xstat::name).toList()));
-    }
-
-    private List<Xstat> rawXstats() {
-        EthStats s = raw();
-        List<Xstat> l = new ArrayList<>();
-        l.add(new Xstat("rx_good_packets", s.ipackets));
-        l.add(new Xstat("tx_good_packets", s.opackets));
-        l.add(new Xstat("rx_good_bytes", s.ibytes));
-        l.add(new Xstat("tx_good_bytes", s.obytes));
-        l.add(new Xstat("rx_missed_errors", s.imissed));
-        l.add(new Xstat("rx_errors", s.ierrors));
-        l.add(new Xstat("tx_errors", s.oerrors));
-        l.add(new Xstat("rx_mbuf_allocation_errors", s.rxNombuf));
-        for (int i = 0; i < Math.min(rxq.length, EthStats.QUEUE_STAT_COUNTERS); i++) {
-            l.add(new Xstat("rx_q" + i + "_packets", s.qIpackets[i]));
-            l.add(new Xstat("rx_q" + i + "_bytes", s.qIbytes[i]));
-            l.add(new Xstat("rx_q" + i + "_errors", s.qErrors[i]));
-        }
-        for (int i = 0; i < Math.min(txq.length, EthStats.QUEUE_STAT_COUNTERS); i++) {
-            l.add(new Xstat("tx_q" + i + "_packets", s.qOpackets[i]));
-            l.add(new Xstat("tx_q" + i + "_bytes", s.qObytes[i]));
-        }
-        l.addAll(ops.xstats());
-        return l;
-    }
-
-    private EthStats raw() {
-        EthStats s = new EthStats();
-        EthStats r = released;
-        s.ipackets = r.ipackets;
-        s.ibytes = r.ibytes;
-        s.ierrors = r.ierrors + ops.ierrors();
-        s.imissed = r.imissed + ops.imissed();
-        s.rxNombuf = r.rxNombuf;
-        s.opackets = r.opackets;
-        s.obytes = r.obytes;
-        s.oerrors = r.oerrors + ops.oerrors();
-        for (int i = 0; i < rxq.length; i++) {
-            RxQueue q = rxq[i];
-            if (q == null) continue;
-            long p = q.packets(), b = q.bytes(), e = q.errors();
-            s.ipackets += p;
-            s.ibytes += b;
-            s.ierrors += e;
-            s.imissed += q.missed();
-            s.rxNombuf += q.nombuf();
-            if (i < EthStats.QUEUE_STAT_COUNTERS) {
-                s.qIpackets[i] = p;
-                s.qIbytes[i] = b;
-                s.qErrors[i] = e;
-            }
-        }
-        for (int i = 0; i < txq.length; i++) {
-            TxQueue q = txq[i];
-            if (q == null) continue;
-            long p = q.packets(), b = q.bytes();
-            s.opackets += p;
-            s.obytes += b;
-            s.oerrors += q.errors();
-            if (i < EthStats.QUEUE_STAT_COUNTERS) {
-                s.qOpackets[i] = p;
-                s.qObytes[i] = b;
-            }
-        }
-        return s;
-    }
-
-    private void accumulate(RxQueue q) {
-        released.ipackets += q.packets();
-        released.ibytes += q.bytes();
-        released.ierrors += q.errors();
-        released.imissed += q.missed();
-        released.rxNombuf += q.nombuf();
-    }
-
-    private void accumulate(TxQueue q) {
-        released.opackets += q.packets();
-        released.obytes += q.bytes();
-        released.oerrors += q.errors();
     }
 
     // ------------------------------------------------------------------ errors

@@ -13,8 +13,27 @@ import java.util.List;
  * {@link EthDevException} with a one-line message; the port then stays as it was.
  */
 public abstract class EthDevOps {
-    /** The port this driver instance serves; set by {@link EthDev} before any other hook. */
-    protected EthDev port;
+    /**
+     * The port this driver instance serves, from the driver's probe on. During the probe only its
+     * identity ({@link EthDev#id()}, {@link EthDev#name()}), {@link EthDev#error} and
+     * {@link #raiseEvent} may be used; the rest of the port API works once the probe returned.
+     */
+    protected final EthDev port;
+
+    /** @param port the port given to {@link EthDriver#probe} */
+    protected EthDevOps(EthDev port) {
+        this.port = port;
+    }
+
+    /**
+     * Tells the port's event callbacks that {@code event} happened (e.g. the link went down because
+     * the interface was deleted). Only queues the event: callable from any thread, a polling lcore
+     * included, and never runs user code on the caller. Allocates a little: call it on a change,
+     * not per burst.
+     */
+    protected final void raiseEvent(EthEvent event) {
+        port.raiseEvent(event);
+    }
 
     /** Capabilities and limits; may change after configure (e.g. queues of a tap). */
     public abstract DevInfo info();

@@ -26,9 +26,10 @@ public interface EthDriver {
     }
 
     /**
-     * Creates the driver side of a new port from checked-key devargs. Bad values throw
-     * {@link org.jpdk.eal.EalArgumentException} (see {@link Devargs#error}); a resource that cannot
-     * be had throws {@link EthDevException}.
+     * Creates the driver side of {@code port}, a new port not yet published, from checked-key
+     * devargs; the returned ops are constructed with {@code port} ({@link EthDevOps#EthDevOps(EthDev)}).
+     * Bad values throw {@link org.jpdk.eal.EalArgumentException} (see {@link Devargs#error}); a
+     * resource that cannot be had throws {@link EthDevException}. A failed probe leaves no port.
      */
-    EthDevOps probe(Devargs args);
+    EthDevOps probe(EthDev port, Devargs args);
 }

@@ -5,6 +5,9 @@ import org.jpdk.sys.EventFd;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * One receive queue of a port, as a driver implements it. {@link #rxBurst} fills
@@ -102,6 +105,64 @@ public abstract class RxQueue extends QueuePad {
 
     final boolean interruptArmed() {
         return (int) ARMED.getVolatile(this) != 0;
+    }
+
+    /** Gives the queue its interrupt fd on first use: its own ({@link #interruptFd()}) or a new eventfd. Port lock held. */
+    final int interruptSetUp() {
+        if (intrFd < 0) {
+            int own = interruptFd();
+            if (own >= 0) {
+                intrFd = own;
+            } else {
+                intrEvent = new EventFd();
+                intrFd = intrEvent.fd();
+            }
+        }
+        return intrFd;
+    }
+
+    /**
+     * Arms the interrupt for the polling lcore (rte_eth_dev_rx_intr_enable). A queue with an fd of
+     * its own was armed one-shot in its wait set and is re-armed there; the others take the
+     * store-fence-look of {@link #armInterrupt()}.
+     */
+    final void enableInterrupt() {
+        if (intrEvent == null && intrFd >= 0) {
+            RxWaitSet ws = waitSet;
+            if (ws != null) ws.rearm(this);
+        } else {
+            armInterrupt();
+        }
+    }
+
+    /** Takes the queue out of its wait set and closes ethdev's eventfd, when the queue is released. Port lock held. */
+    final void releaseInterrupt() {
+        RxWaitSet ws = waitSet;
+        if (ws != null) ws.detach(this);
+        disarmInterrupt();
+        if (intrEvent != null) {
+            intrEvent.close();
+            intrEvent = null;
+        }
+        intrFd = -1;
+    }
+
+    /** Appends a callback; copy-on-write, so a burst in progress sees the old or the new array. Port lock held. */
+    final void addCallback(RxCallback cb) {
+        RxCallback[] cur = callbacks;
+        RxCallback[] next = cur == null ? new RxCallback[1] : Arrays.copyOf(cur, cur.length + 1);
+        next[next.length - 1] = cb;
+        callbacks = next;
+    }
+
+    /** Removes a callback; false if it was not there. Port lock held. */
+    final boolean removeCallback(RxCallback cb) {
+        RxCallback[] cur = callbacks;
+        if (cur == null) return false;
+        List<RxCallback> l = new ArrayList<>(Arrays.asList(cur));
+        if (!l.remove(cb)) return false;
+        callbacks = l.isEmpty() ? null : l.toArray(new RxCallback[0]);
+        return true;
     }
 
     /** Frees what the queue holds (mbufs in flight, files); called once, when the queue is released. */

@@ -4,6 +4,9 @@ import org.jpdk.mbuf.Mbuf;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * One transmit queue of a port, as a driver implements it. {@link #txBurst} takes
@@ -70,6 +73,24 @@ public abstract class TxQueue extends QueuePad {
 
     public final int queueId() {
         return queueId;
+    }
+
+    /** Appends a callback; copy-on-write, so a burst in progress sees the old or the new array. Port lock held. */
+    final void addCallback(TxCallback cb) {
+        TxCallback[] cur = callbacks;
+        TxCallback[] next = cur == null ? new TxCallback[1] : Arrays.copyOf(cur, cur.length + 1);
+        next[next.length - 1] = cb;
+        callbacks = next;
+    }
+
+    /** Removes a callback; false if it was not there. Port lock held. */
+    final boolean removeCallback(TxCallback cb) {
+        TxCallback[] cur = callbacks;
+        if (cur == null) return false;
+        List<TxCallback> l = new ArrayList<>(Arrays.asList(cur));
+        if (!l.remove(cb)) return false;
+        callbacks = l.isEmpty() ? null : l.toArray(new TxCallback[0]);
+        return true;
     }
 
     final int runCallbacks(TxCallback[] cbs, Mbuf[] pkts, int off, int n) {

@@ -28,8 +28,8 @@ public final class FdTestDriver implements EthDriver {
     }
 
     @Override
-    public EthDevOps probe(Devargs args) {
-        return new EthDevOps() {
+    public EthDevOps probe(EthDev port, Devargs args) {
+        return new EthDevOps(port) {
             @Override
             public DevInfo info() {
                 return new DevInfo("net_fdtest", null, 1, 1, 0, Mbuf.MAX_BUF_SIZE, 68, 1500, 0, 0, 0, 0, 0, 1, 4096, 512, 10_000);

@@ -1,7 +1,9 @@
 package org.jpdk.app.exceptionpath;
 
+import org.jpdk.app.App;
 import org.jpdk.eal.Eal;
 import org.jpdk.eal.EalArgumentException;
+import org.jpdk.eal.LcoreCounters;
 import org.jpdk.eal.LcoreException;
 import org.jpdk.eal.MemoryException;
 import org.jpdk.ethdev.EthDev;
@@ -11,15 +13,12 @@ import org.jpdk.ethdev.PortConf;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
 import org.jpdk.net.Arp;
-import org.jpdk.net.Checksum;
 import org.jpdk.net.Ether;
 import org.jpdk.net.Icmp;
 import org.jpdk.net.Ipv4;
 import org.jpdk.sys.LinuxException;
 
 import java.io.PrintStream;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -135,36 +134,23 @@ public final class ExceptionPath {
         }
     }
 
-    /** The loop's counters: written by the lcore alone (opaque stores), read by the main thread. */
+    /** The loop's counters: written by the lcore alone, read by the main thread. */
     static final class Counters {
-        private static final VarHandle ARP, ICMP, TO_KERNEL, FROM_KERNEL, DROPPED;
-
-        static {
-            try {
-                MethodHandles.Lookup l = MethodHandles.lookup();
-                ARP = l.findVarHandle(Counters.class, "arp", long.class);
-                ICMP = l.findVarHandle(Counters.class, "icmp", long.class);
-                TO_KERNEL = l.findVarHandle(Counters.class, "toKernel", long.class);
-                FROM_KERNEL = l.findVarHandle(Counters.class, "fromKernel", long.class);
-                DROPPED = l.findVarHandle(Counters.class, "dropped", long.class);
-            } catch (ReflectiveOperationException e) {
-                throw new ExceptionInInitializerError(e);
-            }
-        }
-
-        private long arp, icmp, toKernel, fromKernel, dropped;
+        static final int ARP = 0, ICMP = 1, TO_KERNEL = 2, FROM_KERNEL = 3, DROPPED = 4, N = 5;
+        private final LcoreCounters c = new LcoreCounters(N);
 
         void add(long nArp, long nIcmp, long nTo, long nFrom, long nDropped) {
-            if (nArp != 0) ARP.setOpaque(this, arp + nArp);
-            if (nIcmp != 0) ICMP.setOpaque(this, icmp + nIcmp);
-            if (nTo != 0) TO_KERNEL.setOpaque(this, toKernel + nTo);
-            if (nFrom != 0) FROM_KERNEL.setOpaque(this, fromKernel + nFrom);
-            if (nDropped != 0) DROPPED.setOpaque(this, dropped + nDropped);
+            if (nArp != 0) c.add(ARP, nArp);
+            if (nIcmp != 0) c.add(ICMP, nIcmp);
+            if (nTo != 0) c.add(TO_KERNEL, nTo);
+            if (nFrom != 0) c.add(FROM_KERNEL, nFrom);
+            if (nDropped != 0) c.add(DROPPED, nDropped);
         }
 
         long[] snapshot() {
-            return new long[]{(long) ARP.getOpaque(this), (long) ICMP.getOpaque(this), (long) TO_KERNEL.getOpaque(this),
-                    (long) FROM_KERNEL.getOpaque(this), (long) DROPPED.getOpaque(this)};
+            long[] v = new long[N];
+            for (int i = 0; i < N; i++) v[i] = c.get(i);
+            return v;
         }
     }
 
@@ -180,6 +166,24 @@ public final class ExceptionPath {
         this.ip = ip;
         this.mac = mac;
         this.burst = burst;
+    }
+
+    /** The {@code ./jpdk exception_path} entry ({@link App}). */
+    public static final class Entry implements App {
+        @Override
+        public String name() {
+            return "exception_path";
+        }
+
+        @Override
+        public String summary() {
+            return "the kernel exception path (KNI's successor): ARP and ping answered, the rest through a tap";
+        }
+
+        @Override
+        public void main(String[] args) {
+            ExceptionPath.main(args);
+        }
     }
 
     public static void main(String[] args) {
@@ -389,44 +393,38 @@ public final class ExceptionPath {
 
     private boolean arpReply(Mbuf m, int len) {
         int a = Ether.HDR_LEN;
-        if (len < a + Arp.HDR_LEN || m.readShort(a + Arp.OP_OFF) != Arp.OP_REQUEST || m.readInt(a + Arp.TIP_OFF) != ip
-                || m.readShort(a + Arp.HRD_OFF) != Arp.HRD_ETHER || m.readShort(a + Arp.PRO_OFF) != Ether.TYPE_IPV4
-                || m.readByte(a + Arp.HLEN_OFF) != Ether.ADDR_LEN || m.readByte(a + Arp.PLEN_OFF) != 4) {
-            return false;
-        }
-        long requester = Ether.readAddr(m, a + Arp.SHA_OFF);
-        int requesterIp = m.readInt(a + Arp.SIP_OFF);
+        if (len < a + Arp.HDR_LEN || !Arp.isEtherIpv4(m, a) || Arp.op(m, a) != Arp.OP_REQUEST || Arp.tip(m, a) != ip) return false;
+        long requester = Arp.sha(m, a);
+        int requesterIp = Arp.sip(m, a);
         Ether.setAddrs(m, Ether.src(m), mac);
-        m.writeShort(a + Arp.OP_OFF, Arp.OP_REPLY);
-        Ether.writeAddr(m, a + Arp.SHA_OFF, mac);
-        m.writeInt(a + Arp.SIP_OFF, ip);
-        Ether.writeAddr(m, a + Arp.THA_OFF, requester);
-        m.writeInt(a + Arp.TIP_OFF, requesterIp);
+        Arp.setOp(m, a, Arp.OP_REPLY);
+        Arp.setSha(m, a, mac);
+        Arp.setSip(m, a, ip);
+        Arp.setTha(m, a, requester);
+        Arp.setTip(m, a, requesterIp);
         return true;
     }
 
     private boolean echoReply(Mbuf m, int len) {
         int l3 = Ether.HDR_LEN;
         int hl = Ipv4.headerLen(m, l3);
-        if (hl < 0 || m.nbSegs() != 1 || Ipv4.proto(m, l3) != Ipv4.PROTO_ICMP || Ipv4.dst(m, l3) != ip
-                || (m.readShort(l3 + Ipv4.FRAGMENT_OFFSET_OFF) & 0x3fff) != 0) {
+        if (hl < 0 || m.nbSegs() != 1 || Ipv4.proto(m, l3) != Ipv4.PROTO_ICMP || Ipv4.dst(m, l3) != ip || Ipv4.isFragment(m, l3)) {
             return false; // not ours, a chain, or a fragment: the kernel's business
         }
         int total = Ipv4.totalLength(m, l3), l4 = l3 + hl, icmpLen = total - hl;
-        if (icmpLen < Icmp.HDR_LEN || l3 + total > len || m.readByte(l4 + Icmp.TYPE_OFF) != Icmp.ECHO_REQUEST
-                || m.readByte(l4 + Icmp.CODE_OFF) != 0 || !Ipv4.cksumVerify(m, l3)) {
+        if (icmpLen < Icmp.HDR_LEN || l3 + total > len || Icmp.type(m, l4) != Icmp.ECHO_REQUEST || Icmp.code(m, l4) != 0
+                || !Ipv4.cksumVerify(m, l3)) {
             return false;
         }
         int requester = Ipv4.src(m, l3);
         if (Ipv4.isMulticast(requester) || requester == 0 || requester == -1) return false;
         Ether.setAddrs(m, Ether.src(m), mac);
-        m.writeInt(l3 + Ipv4.SRC_OFF, ip);
-        m.writeInt(l3 + Ipv4.DST_OFF, requester);
-        m.writeByte(l3 + Ipv4.TTL_OFF, 64);
+        Ipv4.setSrc(m, l3, ip);
+        Ipv4.setDst(m, l3, requester);
+        Ipv4.setTtl(m, l3, 64);
         Ipv4.setChecksum(m, l3);
-        m.writeByte(l4 + Icmp.TYPE_OFF, Icmp.ECHO_REPLY);
-        m.writeShort(l4 + Icmp.CKSUM_OFF, 0);
-        m.writeShort(l4 + Icmp.CKSUM_OFF, ~Checksum.raw(m, l4, icmpLen) & 0xffff);
+        Icmp.setTypeCode(m, l4, Icmp.ECHO_REPLY, 0);
+        Icmp.setChecksum(m, l4, Icmp.cksum(m, l4, icmpLen)); // recomputed: the request's checksum is not trusted
         m.trim(len - (l3 + total)); // drop Ethernet padding beyond the datagram
         return true;
     }

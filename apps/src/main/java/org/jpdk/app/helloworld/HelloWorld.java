@@ -1,5 +1,6 @@
 package org.jpdk.app.helloworld;
 
+import org.jpdk.app.App;
 import org.jpdk.eal.CallMain;
 import org.jpdk.eal.Eal;
 import org.jpdk.eal.EalArgumentException;
@@ -15,6 +16,24 @@ import java.io.PrintStream;
  */
 public final class HelloWorld {
     private HelloWorld() {
+    }
+
+    /** The {@code ./jpdk helloworld} entry ({@link App}). */
+    public static final class Entry implements App {
+        @Override
+        public String name() {
+            return "helloworld";
+        }
+
+        @Override
+        public String summary() {
+            return "DPDK's helloworld: a line from every lcore";
+        }
+
+        @Override
+        public void main(String[] args) {
+            HelloWorld.main(args);
+        }
     }
 
     public static void main(String[] args) {

@@ -1,10 +1,14 @@
 package org.jpdk.app.pipeline;
 
+import org.jpdk.app.App;
 import org.jpdk.app.AppMain;
+import org.jpdk.app.AppOptions;
 import org.jpdk.eal.Eal;
+import org.jpdk.eal.LcoreCounters;
 import org.jpdk.eal.LcoreException;
 import org.jpdk.ethdev.EthDev;
 import org.jpdk.ethdev.PortConf;
+import org.jpdk.ethdev.TxBuffer;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
 import org.jpdk.net.Ether;
@@ -12,11 +16,10 @@ import org.jpdk.net.Ipv4;
 import org.jpdk.ring.Ring;
 
 import java.io.PrintStream;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.Locale;
 
 /**
@@ -52,7 +55,6 @@ public final class Pipeline {
     static final int RX_DESC = 1024, TX_DESC = 1024;
     /** Work results. */
     static final int FORWARD_IP = 0, FORWARD_OTHER = 1, DROP_TTL = 2;
-    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
 
     /** The command line after {@code --}. */
     static final class Options {
@@ -65,26 +67,12 @@ public final class Pipeline {
 
         static Options parse(List<String> args) {
             Options o = new Options();
-            for (int i = 0; i < args.size(); i++) {
-                String a = args.get(i), name = a, value = null;
-                int eq = a.indexOf('=');
-                if (a.startsWith("--") && eq > 0) {
-                    name = a.substring(0, eq);
-                    value = a.substring(eq + 1);
-                }
-                switch (name) {
-                    case "-h", "--help" -> o.help = true;
-                    case "--mode", "--run-seconds", "--burst", "--ring-size", "-p", "--portmask" -> {
-                        if (value == null) {
-                            if (i + 1 >= args.size()) throw new IllegalArgumentException(name + ": needs a value");
-                            value = args.get(++i);
-                        }
-                        o.set(name, value);
-                    }
-                    default -> throw new IllegalArgumentException(a.startsWith("-") ? "unknown option " + a + "; see --help"
-                            : "unexpected argument '" + a + "'; see --help");
-                }
-            }
+            Set<String> withValue = Set.of("--mode", "--run-seconds", "--burst", "--ring-size", "-p", "--portmask");
+            AppOptions.walk(args, withValue, (name, value) -> {
+                if (name.equals("-h") || name.equals("--help")) o.help = true;
+                else if (withValue.contains(name)) o.set(name, value);
+                else throw AppOptions.unknown(name);
+            });
             return o;
         }
 
@@ -105,9 +93,9 @@ public final class Pipeline {
                     if (!(d > 0 && d <= 86_400 * 365)) throw new IllegalArgumentException(what + ": allowed a number of seconds > 0");
                     runSeconds = d;
                 }
-                case "--burst" -> burst = (int) number(what, v, 1, MAX_BURST);
+                case "--burst" -> burst = (int) AppOptions.number(what, v, 1, MAX_BURST);
                 case "--ring-size" -> {
-                    ringSize = (int) number(what, v, 2, Ring.MAX_SIZE);
+                    ringSize = (int) AppOptions.number(what, v, 2, Ring.MAX_SIZE);
                     if (Integer.bitCount(ringSize) != 1) throw new IllegalArgumentException(what + ": allowed a power of two, 2.." + Ring.MAX_SIZE);
                 }
                 default -> {
@@ -122,17 +110,6 @@ public final class Pipeline {
                     }
                 }
             }
-        }
-
-        private static long number(String what, String v, long min, long max) {
-            long n;
-            try {
-                n = Long.parseLong(v);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(what + ": not a number; allowed " + min + ".." + max);
-            }
-            if (n < min || n > max) throw new IllegalArgumentException(what + ": allowed " + min + ".." + max);
-            return n;
         }
 
         static String usage() {
@@ -179,8 +156,8 @@ public final class Pipeline {
     /** One step of an lcore's loop; returns the packets it moved (0: idle). */
     abstract static class Stage {
         static final int RX = 0, TX = 1, TX_DROPPED = 2, RING_DROPPED = 3, TTL = 4, NON_IP = 5, N = 6;
-        /** Counters, each on its own 64-byte line, written by the stage's lcore only. */
-        final long[] c = new long[(N + 2) * 8];
+        /** Written by the stage's lcore only. */
+        final LcoreCounters c = new LcoreCounters(N);
         final Mbuf[] pkts;
         final int burst;
 
@@ -192,12 +169,11 @@ public final class Pipeline {
         abstract int doWork();
 
         final void add(int k, long n) {
-            int i = (k + 1) * 8;
-            LONGS.setOpaque(c, i, c[i] + n);
+            c.add(k, n);
         }
 
         final long get(int k) {
-            return (long) LONGS.getOpaque(c, (k + 1) * 8);
+            return c.get(k);
         }
 
         /** Works on pkts[0..n), frees and counts the TTL-expired, counts the rest; returns how many are left, packed at the front. */
@@ -306,17 +282,14 @@ public final class Pipeline {
     static final class TxStage extends Stage {
         final Ring<Mbuf> in;
         final EthDev[] outByInPort;
-        final EthDev[] byId = new EthDev[EthDev.MAX_PORTS];
-        final Mbuf[][] buf;
-        final int[] len;
+        /** By out port id: its tx buffer, or null. */
+        final TxBuffer[] tx = new TxBuffer[EthDev.MAX_PORTS];
 
         TxStage(Ring<Mbuf> in, EthDev[] outByInPort, int burst) {
             super(burst);
             this.in = in;
             this.outByInPort = outByInPort;
-            for (EthDev d : outByInPort) if (d != null) byId[d.id()] = d;
-            this.buf = new Mbuf[EthDev.MAX_PORTS][burst];
-            this.len = new int[EthDev.MAX_PORTS];
+            for (EthDev d : outByInPort) if (d != null && tx[d.id()] == null) tx[d.id()] = new TxBuffer(d, 0, burst);
         }
 
         @Override
@@ -331,22 +304,21 @@ public final class Pipeline {
                     add(TX_DROPPED, 1);
                     continue;
                 }
-                int p = out.id();
-                buf[p][len[p]++] = m;
+                TxBuffer b = tx[out.id()];
+                if (b.length() == burst - 1) {
+                    count(b.length() + 1, b.buffer(m)); // fills the buffer: sent at once
+                } else {
+                    b.buffer(m);
+                }
             }
-            for (int p = 0; p < EthDev.MAX_PORTS; p++) if (len[p] > 0) flush(p);
+            for (TxBuffer b : tx) if (b != null && b.length() > 0) count(b.length(), b.flush());
             return n;
         }
 
-        private void flush(int p) {
-            int k = len[p];
-            len[p] = 0;
-            int sent = byId[p].txBurst(0, buf[p], 0, k);
+        /** Counts a flush of {@code n} packets of which the port took {@code sent}; the buffer freed the rest. */
+        private void count(int n, int sent) {
             add(TX, sent);
-            if (sent < k) {
-                Mbuf.freeBulk(buf[p], sent, k - sent);
-                add(TX_DROPPED, k - sent);
-            }
+            if (sent < n) add(TX_DROPPED, n - sent);
         }
     }
 
@@ -401,6 +373,24 @@ public final class Pipeline {
         System.arraycopy(eal.workerLcores(), 0, ids, 1, ids.length - 1);
         Arrays.sort(ids);
         this.lcoreIds = ids;
+    }
+
+    /** The {@code ./jpdk pipeline} entry ({@link App}). */
+    public static final class Entry implements App {
+        @Override
+        public String name() {
+            return "pipeline";
+        }
+
+        @Override
+        public String summary() {
+            return "the same work run to completion and as an rx/worker/tx pipeline, side by side";
+        }
+
+        @Override
+        public void main(String[] args) {
+            Pipeline.main(args);
+        }
     }
 
     public static void main(String[] args) {
@@ -531,7 +521,7 @@ public final class Pipeline {
         int phase = 0; // 0 run, 1 drain
         for (int k = 0; ; k++) {
             int moved = main != null ? main.pass() : 0;
-            if (main == null) sleepNanos(1_000_000);
+            if (main == null) AppOptions.sleepNanos(1_000_000);
             if ((k & 63) != 0 && main != null) continue;
             long now = System.nanoTime();
             if (phase == 0 && (now - start >= runFor || eal.stopRequested())) {
@@ -539,7 +529,7 @@ public final class Pipeline {
                 phase = 1;
                 drainStart = now;
                 if (rx != null) rx.stopped = true;
-                if (main == null) sleepNanos(10_000_000);
+                if (main == null) AppOptions.sleepNanos(10_000_000);
             }
             if (phase == 1) {
                 boolean idle = rx == null || (moved == 0 && ringsEmpty(runners));
@@ -599,13 +589,5 @@ public final class Pipeline {
             case TxStage x -> "pl_tx -> tx";
             default -> s.getClass().getSimpleName();
         };
-    }
-
-    private static void sleepNanos(long ns) {
-        try {
-            Thread.sleep(ns / 1_000_000, (int) (ns % 1_000_000));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -1,5 +1,6 @@
 package org.jpdk.app.testpmd;
 
+import org.jpdk.app.App;
 import org.jpdk.eal.BackoffIdleStrategy;
 import org.jpdk.eal.Eal;
 import org.jpdk.eal.IdleStrategy;
@@ -15,6 +16,7 @@ import org.jpdk.ethdev.MacAddr;
 import org.jpdk.ethdev.Offloads;
 import org.jpdk.ethdev.PortConf;
 import org.jpdk.ethdev.RxInterruptIdleStrategy;
+import org.jpdk.ethdev.StatsPrinter;
 import org.jpdk.ethdev.Xstat;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
@@ -65,9 +67,7 @@ public final class TestPmd {
     private boolean oddPortsWarned;
 
     // "Throughput (since last show)" state per port, as nic_stats_display's statics
-    private final long[] prevRx = new long[EthDev.MAX_PORTS], prevTx = new long[EthDev.MAX_PORTS],
-            prevRxBytes = new long[EthDev.MAX_PORTS], prevTxBytes = new long[EthDev.MAX_PORTS],
-            prevNs = new long[EthDev.MAX_PORTS];
+    private final StatsPrinter printer = new StatsPrinter();
 
     private TestPmd(Eal eal, TestPmdOptions opt, InputStream in, PrintStream out, PrintStream err) {
         this.eal = eal;
@@ -76,6 +76,24 @@ public final class TestPmd {
         this.out = out;
         this.err = err;
         this.workers = eal.workerLcores();
+    }
+
+    /** The {@code ./jpdk testpmd} entry ({@link App}). */
+    public static final class Entry implements App {
+        @Override
+        public String name() {
+            return "testpmd";
+        }
+
+        @Override
+        public String summary() {
+            return "dpdk-testpmd: forwarding modes, interactive prompt, port statistics";
+        }
+
+        @Override
+        public void main(String[] args) {
+            TestPmd.main(args);
+        }
     }
 
     public static void main(String[] args) {
@@ -583,7 +601,7 @@ public final class TestPmd {
     /** print_stats: the forwarding ports' NIC statistics, the screen cleared first on a terminal. */
     private void printPeriodicStats() {
         StringBuilder sb = new StringBuilder();
-        if (isTerminal()) sb.append("\033[2J\033[1;1H");
+        if (isTerminal()) sb.append(StatsPrinter.CLEAR_SCREEN);
         sb.append("\nPort statistics ====================================");
         for (EthDev p : fwdPorts) sb.append(nicStats(p));
         out.print(sb);
@@ -591,48 +609,18 @@ public final class TestPmd {
     }
 
     boolean isTerminal() {
-        java.io.Console c = System.console();
-        return out == System.out && c != null && c.isTerminal();
+        return StatsPrinter.isTerminal(out);
     }
 
     /** nic_stats_display. */
     String nicStats(EthDev p) {
-        EthStats s = p.stats();
-        int id = p.id();
-        long ns = System.nanoTime();
-        long diffNs = prevNs[id] != 0 ? ns - prevNs[id] : 0;
-        prevNs[id] = ns;
-        long dRx = Math.max(0, s.ipackets - prevRx[id]), dTx = Math.max(0, s.opackets - prevTx[id]);
-        long dRxB = Math.max(0, s.ibytes - prevRxBytes[id]), dTxB = Math.max(0, s.obytes - prevTxBytes[id]);
-        prevRx[id] = s.ipackets;
-        prevTx[id] = s.opackets;
-        prevRxBytes[id] = s.ibytes;
-        prevTxBytes[id] = s.obytes;
-        long ppsRx = diffNs > 0 ? (long) ((double) dRx / diffNs * 1e9) : 0;
-        long ppsTx = diffNs > 0 ? (long) ((double) dTx / diffNs * 1e9) : 0;
-        long bpsRx = diffNs > 0 ? (long) ((double) dRxB / diffNs * 1e9) * 8 : 0;
-        long bpsTx = diffNs > 0 ? (long) ((double) dTxB / diffNs * 1e9) * 8 : 0;
-        String border = "########################";
-        return String.format(Locale.ROOT, """
-
-                  %s NIC statistics for port %-2d %s
-                  RX-packets: %-10d RX-missed: %-10d RX-bytes:  %d
-                  RX-errors: %d
-                  RX-nombuf:  %-10d
-                  TX-packets: %-10d TX-errors: %-10d TX-bytes:  %d
-
-                  Throughput (since last show)
-                  Rx-pps: %12d          Rx-bps: %12d
-                  Tx-pps: %12d          Tx-bps: %12d
-                  %s############################%s
-                """, border, id, border, s.ipackets, s.imissed, s.ibytes, s.ierrors, s.rxNombuf, s.opackets, s.oerrors,
-                s.obytes, ppsRx, bpsRx, ppsTx, bpsTx, border, border);
+        return printer.nicStats(p);
     }
 
     void clearPortStats(EthDev p) {
         p.statsReset();
         int id = p.id();
-        prevRx[id] = prevTx[id] = prevRxBytes[id] = prevTxBytes[id] = 0;
+        printer.forget(id);
         portBase[id] = null;
         out.printf("%n  NIC statistics for port %d cleared%n", id);
     }

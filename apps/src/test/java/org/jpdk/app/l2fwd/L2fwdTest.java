@@ -126,8 +126,8 @@ class L2fwdTest {
         assertEquals(70, field(r.out, "Statistics for port 0 ---", "Packets sent:"));
         assertEquals(0, field(r.out, "Aggregate statistics", "Total packets dropped:"));
         assertEquals(370, field(r.out, "Aggregate statistics", "Total packets sent:"));
-        checkForwarded(in0, readPcap(dir.resolve("out1.pcap")), macUpdating, L2fwd.DST_MAC_BASE | 1, mac(r.out, 1));
-        checkForwarded(in1, readPcap(dir.resolve("out0.pcap")), macUpdating, L2fwd.DST_MAC_BASE, mac(r.out, 0));
+        checkForwarded(in0, readPcap(dir.resolve("out1.pcap")), macUpdating, L2fwdLcore.DST_MAC_BASE | 1, mac(r.out, 1));
+        checkForwarded(in1, readPcap(dir.resolve("out0.pcap")), macUpdating, L2fwdLcore.DST_MAC_BASE, mac(r.out, 0));
     }
 
     @Test
@@ -221,14 +221,14 @@ class L2fwdTest {
                 }
                 int[] dst = new int[EthDev.MAX_PORTS];
                 dst[0] = 1;
-                L2fwd.Lcore lc = new L2fwd.Lcore(0, EthDev.all(), dst, true);
+                L2fwdLcore lc = new L2fwdLcore(0, EthDev.all(), dst, true);
                 long[] now = {0};
                 // every other pass crosses the drain timeout, so both the full-buffer and the drain paths run
                 long bytes = AllocationMeter.bytesAllocated(50_000, 20_000, () -> lc.poll(now[0] += 60_000));
                 assertEquals(0, bytes, "bytes allocated by 20000 passes");
                 lc.drain();
-                assertTrue(lc.counter(0, L2fwd.Lcore.RX) > 0);
-                assertEquals(lc.counter(0, L2fwd.Lcore.RX), lc.counter(0, L2fwd.Lcore.TX) + lc.counter(0, L2fwd.Lcore.DROPPED));
+                assertTrue(lc.received.get(0) > 0);
+                assertEquals(lc.received.get(0), lc.tx[0].sent() + lc.tx[0].dropped());
             } finally {
                 EthDev.closeAll();
                 pool.close();

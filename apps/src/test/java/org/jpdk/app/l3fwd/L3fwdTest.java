@@ -424,17 +424,17 @@ class L3fwdTest {
                 MemorySegment key = arena.allocate(FlowKey.IPV4_LEN);
                 FlowKey.ipv4(key, 0, ip(198, 18, 1, 1), ip(198, 18, 1, 0), 1, 9, 17);
                 em4.add(key, 0, 1);
-                for (L3fwd.Tables t : List.of(new L3fwd.Tables(lpm, lpm6, null, null), new L3fwd.Tables(null, null, em4, em6))) {
-                    L3fwd.Lcore lc = new L3fwd.Lcore(0, EthDev.all(), List.of(0, 0), 0, tx, dstMac, t, 32, 1518, arena);
+                for (L3fwdLcore.Tables t : List.of(new L3fwdLcore.Tables(lpm, lpm6, null, null), new L3fwdLcore.Tables(null, null, em4, em6))) {
+                    L3fwdLcore lc = new L3fwdLcore(0, EthDev.all(), List.of(0, 0), 0, tx, dstMac, t, 32, 1518, arena);
                     long[] now = {0};
                     long bytes = AllocationMeter.bytesAllocated(30_000, 10_000, () -> lc.poll(now[0] += 60_000));
                     assertEquals(0, bytes, "bytes allocated by 10000 passes, " + (t.exactMatch() ? "EM" : "LPM"));
                     lc.drain();
-                    long rx = lc.rxCounter(0, L3fwd.Lcore.RX) + lc.rxCounter(1, L3fwd.Lcore.RX);
-                    long sent = lc.txCounter(0, L3fwd.Lcore.TX) + lc.txCounter(1, L3fwd.Lcore.TX);
-                    long dropped = lc.txCounter(0, L3fwd.Lcore.TX_DROPPED) + lc.txCounter(1, L3fwd.Lcore.TX_DROPPED);
-                    for (int s = 0; s < 2; s++) for (int c = 1; c < L3fwd.Lcore.RX_COUNTERS; c++) dropped += lc.rxCounter(s, c);
-                    assertTrue(rx > 0 && sent > 0 && lc.rxCounter(0, L3fwd.Lcore.NOT_IP) > 0 && lc.rxCounter(0, L3fwd.Lcore.TTL) > 0);
+                    long rx = lc.rxCounter(0, L3fwdLcore.RX) + lc.rxCounter(1, L3fwdLcore.RX);
+                    long sent = lc.tx[0].sent() + lc.tx[1].sent();
+                    long dropped = lc.tx[0].dropped() + lc.tx[1].dropped();
+                    for (int s = 0; s < 2; s++) for (int c = 1; c < L3fwdLcore.RX_COUNTERS; c++) dropped += lc.rxCounter(s, c);
+                    assertTrue(rx > 0 && sent > 0 && lc.rxCounter(0, L3fwdLcore.NOT_IP) > 0 && lc.rxCounter(0, L3fwdLcore.TTL) > 0);
                     assertEquals(rx, sent + dropped);
                 }
             } finally {

@@ -214,8 +214,8 @@ class PktgenTest {
                     p.txQueueSetup(0, 512);
                     p.start();
                 }
-                Pktgen.Options o = Pktgen.Options.parse(List.of("--size=70-72", "--src-port=10-11", "--dst-ip=10.1.1.1-10.1.1.2", "--burst=6"));
-                Pktgen.TxStream probe = new Pktgen.TxStream(EthDev.get(1), pool, o, 0, null);
+                PktgenOptions o = PktgenOptions.parse(List.of("--size=70-72", "--src-port=10-11", "--dst-ip=10.1.1.1-10.1.1.2", "--burst=6"));
+                TxStream probe = new TxStream(EthDev.get(1), pool, o, 0, null);
                 probe.send(System.nanoTime());
                 Ring<Mbuf> out = Ring.lookup("pgt_out");
                 Mbuf[] got = new Mbuf[6];
@@ -228,29 +228,29 @@ class PktgenTest {
                     assertEquals(0x0a01_0101 + (i / 2) % 2, Ipv4.dst(m, 14));
                     assertEquals(i, m.readInt(42 + 4), "sequence number");
                     assertEquals(Pktgen.MAGIC << 16 | 1, m.readInt(42));
-                    assertEquals(14 << 16 | 42, Pktgen.RxStream.signature(m));
+                    assertEquals(14 << 16 | 42, RxStream.signature(m));
                 }
                 Mbuf.freeBulk(got, 0, 6);
 
-                Pktgen.TxStream tx = new Pktgen.TxStream(EthDev.get(0), pool, Pktgen.Options.parse(List.of()), 0, null);
-                Pktgen.RxStream rx = new Pktgen.RxStream(EthDev.get(0), true);
+                TxStream tx = new TxStream(EthDev.get(0), pool, PktgenOptions.parse(List.of()), 0, null);
+                RxStream rx = new RxStream(EthDev.get(0), true);
                 long bytes = AllocationMeter.bytesAllocated(20_000, 10_000, () -> {
                     tx.send(System.nanoTime());
                     rx.poll();
                 });
                 assertEquals(0, bytes, "bytes allocated by 10000 send+receive passes");
-                assertEquals(tx.get(Pktgen.TxStream.PACKETS), rx.get(Pktgen.RxStream.TEST));
-                assertEquals(0, rx.get(Pktgen.RxStream.BAD_CKSUM));
+                assertEquals(tx.get(TxStream.PACKETS), rx.get(RxStream.TEST));
+                assertEquals(0, rx.get(RxStream.BAD_CKSUM));
 
                 Path file = dir.resolve("t.pcap");
                 writeFrames(file, List.of(udpFrame(40, Ipv4.PROTO_UDP), new byte[60]));
-                Pktgen.TxStream ptx = new Pktgen.TxStream(EthDev.get(0), pool, Pktgen.Options.parse(List.of()), 1_000_000, Pktgen.loadPcap(file));
+                TxStream ptx = new TxStream(EthDev.get(0), pool, PktgenOptions.parse(List.of()), 1_000_000, Template.load(file));
                 long pbytes = AllocationMeter.bytesAllocated(20_000, 10_000, () -> {
                     ptx.send(System.nanoTime());
                     rx.poll();
                 });
                 assertEquals(0, pbytes, "bytes allocated by 10000 pcap send+receive passes");
-                assertEquals(0, rx.get(Pktgen.RxStream.BAD_CKSUM));
+                assertEquals(0, rx.get(RxStream.BAD_CKSUM));
             } finally {
                 EthDev.closeAll();
                 pool.close();

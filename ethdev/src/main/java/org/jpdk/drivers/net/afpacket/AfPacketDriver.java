@@ -172,7 +172,7 @@ public final class AfPacketDriver implements EthDriver {
     }
 
     @Override
-    public EthDevOps probe(Devargs args) {
+    public EthDevOps probe(EthDev port, Devargs args) {
         Config c = Config.parse(args);
         String dev = "--vdev " + args.name() + ": ";
         NetIf nif;
@@ -192,7 +192,7 @@ public final class AfPacketDriver implements EthDriver {
                 socks[q] = PacketSocket.open(c.iface(), ifindex, q, c);
                 if (socks.length > 1) group = socks[q].joinFanout(group);
             }
-            return new Device(args.name(), c, nif, ifindex, socks);
+            return new Device(port, args.name(), c, nif, ifindex, socks);
         } catch (RuntimeException e) {
             for (PacketSocket s : socks) if (s != null) s.close();
             nif.close();
@@ -216,7 +216,8 @@ public final class AfPacketDriver implements EthDriver {
         /** The longest packet TX takes: a frame's room and the interface MTU (plus header and tag). */
         volatile int txMaxLen;
 
-        Device(String name, Config c, NetIf nif, int ifindex, PacketSocket[] socks) {
+        Device(EthDev port, String name, Config c, NetIf nif, int ifindex, PacketSocket[] socks) {
+            super(port);
             this.name = name;
             this.c = c;
             this.nif = nif;

@@ -137,7 +137,7 @@ public final class AfXdpDriver implements EthDriver {
     }
 
     @Override
-    public EthDevOps probe(Devargs args) {
+    public EthDevOps probe(EthDev port, Devargs args) {
         Config c = Config.parse(args);
         String dev = "--vdev " + args.name() + ": ";
         NetIf nif;
@@ -160,7 +160,7 @@ public final class AfXdpDriver implements EthDriver {
             EthDev.LOG.info(args.name() + ": " + prog.description + " (id " + prog.id() + ") attached to " + c.iface() + " in "
                     + att.modeName() + " mode" + (att.isLink() ? " by a bpf link" : " through netlink"));
             nsFd = Libc.open(THREAD_NS, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
-            return new Device(args.name(), c, nif, ifindex, prog, att, nsFd, currentNs());
+            return new Device(port, args.name(), c, nif, ifindex, prog, att, nsFd, currentNs());
         } catch (RuntimeException e) {
             if (nsFd >= 0) Libc.close(nsFd);
             if (att != null) att.close();
@@ -231,10 +231,13 @@ public final class AfXdpDriver implements EthDriver {
         /** Kernel counters of the sockets closed so far, per queue. */
         private final long[][] closedStats;
         private boolean closed;
+        /** The interface went away (a tx kick said so); events raised. */
+        private volatile boolean gone;
         /** The longest packet TX takes: the interface MTU plus header and tag. */
         volatile int txMaxLen;
 
-        Device(String name, Config c, NetIf nif, int ifindex, XdpProgram prog, XdpAttachment att, int nsFd, String nsId) {
+        Device(EthDev port, String name, Config c, NetIf nif, int ifindex, XdpProgram prog, XdpAttachment att, int nsFd, String nsId) {
+            super(port);
             this.name = name;
             this.nsFd = nsFd;
             this.nsId = nsId;
@@ -392,6 +395,14 @@ public final class AfXdpDriver implements EthDriver {
                     if (l.isEmpty()) UMEM_OWNERS.remove(s.umem.pool);
                 }
             }
+        }
+
+        /** From a tx queue that found the interface gone: tells the port's event callbacks, once. */
+        void interfaceGone() {
+            if (gone) return;
+            gone = true;
+            raiseEvent(org.jpdk.ethdev.EthEvent.DEVICE_REMOVED);
+            raiseEvent(org.jpdk.ethdev.EthEvent.LINK_STATE_CHANGE);
         }
 
         /** Closes queue {@code q}'s socket, keeping its kernel counters. */

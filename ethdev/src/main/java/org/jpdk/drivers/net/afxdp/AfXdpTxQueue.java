@@ -165,7 +165,10 @@ final class AfXdpTxQueue extends TxQueue {
     /** A kick failed: learn why (again, with errno); only "the interface is gone" changes anything. */
     private void kickFailed() {
         long r = Libc.send(sock.fd, MemorySegment.NULL, 0, Libc.MSG_DONTWAIT);
-        if (r == -Errno.ENXIO || r == -Errno.ENODEV) gone = true;
+        if (r == -Errno.ENXIO || r == -Errno.ENODEV) {
+            gone = true;
+            dev.interfaceGone();
+        }
     }
 
     private int dropAll(Mbuf[] pkts, int off, int n) {

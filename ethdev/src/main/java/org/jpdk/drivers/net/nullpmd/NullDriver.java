@@ -2,6 +2,7 @@ package org.jpdk.drivers.net.nullpmd;
 
 import org.jpdk.ethdev.DevInfo;
 import org.jpdk.ethdev.Devargs;
+import org.jpdk.ethdev.EthDev;
 import org.jpdk.ethdev.EthDevOps;
 import org.jpdk.ethdev.EthDriver;
 import org.jpdk.ethdev.Offloads;
@@ -49,12 +50,12 @@ public final class NullDriver implements EthDriver {
     }
 
     @Override
-    public EthDevOps probe(Devargs args) {
+    public EthDevOps probe(EthDev port, Devargs args) {
         int size = args.intValue("size", DEFAULT_SIZE, 0, Mbuf.MAX_BUF_SIZE);
         boolean copy = args.boolValue("copy", false);
         boolean noRx = args.boolValue("no-rx", false);
         if (copy && noRx) throw args.error("no-rx", args.get("no-rx"), "cannot be combined with copy=1");
-        return new Device(size, copy, noRx);
+        return new Device(port, size, copy, noRx);
     }
 
     static final class Device extends EthDevOps {
@@ -62,7 +63,8 @@ public final class NullDriver implements EthDriver {
         final boolean copy, noRx;
         final MemorySegment dummy; // the packet copy mode copies from and to
 
-        Device(int size, boolean copy, boolean noRx) {
+        Device(EthDev port, int size, boolean copy, boolean noRx) {
+            super(port);
             this.size = size;
             this.copy = copy;
             this.noRx = noRx;

@@ -89,7 +89,7 @@ public final class PcapDriver implements EthDriver {
     }
 
     @Override
-    public EthDevOps probe(Devargs args) {
+    public EthDevOps probe(EthDev port, Devargs args) {
         for (String k : LIVE_KEYS) {
             String v = args.get(k);
             if (v != null) {
@@ -128,7 +128,7 @@ public final class PcapDriver implements EthDriver {
             throw new EthDevException("--vdev " + args.name() + ": " + e.getMessage(), e);
         }
         int idx = MAC_INDEX.getAndIncrement() & 0xff;
-        return new Device(args.name(), readers, writers, infinite, new MacAddr(0x02_70_63_61_70_00L | idx));
+        return new Device(port, args.name(), readers, writers, infinite, new MacAddr(0x02_70_63_61_70_00L | idx));
     }
 
     private static boolean sameFile(String a, String b) {
@@ -183,7 +183,8 @@ public final class PcapDriver implements EthDriver {
         private final Replay[] replays;
         private final FileRxQueue[] fileQueues;
 
-        Device(String name, PcapReader[] readers, PcapWriter[] writers, boolean infinite, MacAddr mac) {
+        Device(EthDev port, String name, PcapReader[] readers, PcapWriter[] writers, boolean infinite, MacAddr mac) {
+            super(port);
             this.name = name;
             this.readers = readers;
             this.writers = writers;

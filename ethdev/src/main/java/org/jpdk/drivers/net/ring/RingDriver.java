@@ -70,9 +70,9 @@ public final class RingDriver implements EthDriver {
     }
 
     @Override
-    public EthDevOps probe(Devargs args) {
-        Device given = PENDING.get();
-        if (given != null) return given;
+    public EthDevOps probe(EthDev port, Devargs args) {
+        Given given = PENDING.get();
+        if (given != null) return new Device(port, given.rx(), given.tx(), false);
         int size = args.intValue("size", 1024, 2, Ring.MAX_SIZE);
         if (Integer.bitCount(size) != 1) throw args.error("size", args.get("size"), "not a power of two");
         List<Ring<Mbuf>> rx = new ArrayList<>(), tx = new ArrayList<>();
@@ -107,7 +107,7 @@ public final class RingDriver implements EthDriver {
             for (Ring<Mbuf> r : rx) USERS.merge(r, 1, Integer::sum);
             for (Ring<Mbuf> r : tx) USERS.merge(r, 1, Integer::sum);
         }
-        return new Device(rx, tx, true);
+        return new Device(port, rx, tx, true);
     }
 
     private static Ring<Mbuf> named(Devargs args, String key, String name, int size, boolean create) {
@@ -131,7 +131,7 @@ public final class RingDriver implements EthDriver {
      */
     public static EthDev fromRings(String name, List<Ring<Mbuf>> rx, List<Ring<Mbuf>> tx) {
         if (rx.isEmpty() && tx.isEmpty()) throw new EalArgumentException("net_ring " + name + ": no rings given");
-        PENDING.set(new Device(rx, tx, false));
+        PENDING.set(new Given(rx, tx));
         try {
             return EthDev.create(name.startsWith("net_ring") ? name : "net_ring_" + name);
         } finally {
@@ -139,7 +139,11 @@ public final class RingDriver implements EthDriver {
         }
     }
 
-    private static final ThreadLocal<Device> PENDING = new ThreadLocal<>();
+    /** The caller's rings, handed from {@link #fromRings} to the probe it triggers. */
+    private record Given(List<Ring<Mbuf>> rx, List<Ring<Mbuf>> tx) {
+    }
+
+    private static final ThreadLocal<Given> PENDING = new ThreadLocal<>();
 
     /**
      * The doorbell of {@code ring}, a ring that a net_ring port uses: enqueue through it (or ring
@@ -181,7 +185,8 @@ public final class RingDriver implements EthDriver {
         final boolean ownsRings;
         private boolean closed;
 
-        Device(List<Ring<Mbuf>> rx, List<Ring<Mbuf>> tx, boolean ownsRings) {
+        Device(EthDev port, List<Ring<Mbuf>> rx, List<Ring<Mbuf>> tx, boolean ownsRings) {
+            super(port);
             this.rx = List.copyOf(rx);
             this.tx = List.copyOf(tx);
             this.ownsRings = ownsRings;

@@ -81,12 +81,12 @@ public final class TapDriver implements EthDriver {
     }
 
     @Override
-    public EthDevOps probe(Devargs args) {
-        return probe(args, Tun.DEVICE);
+    public EthDevOps probe(EthDev port, Devargs args) {
+        return probe(port, args, Tun.DEVICE);
     }
 
-    /** {@link #probe(Devargs)} with another tun device path (tests of a missing /dev/net/tun). */
-    static Device probe(Devargs args, String tunPath) {
+    /** {@link #probe(EthDev, Devargs)} with another tun device path (tests of a missing /dev/net/tun). */
+    static Device probe(EthDev port, Devargs args, String tunPath) {
         String remote = args.get("remote");
         if (remote != null) {
             throw args.error("remote", remote, "not supported: DPDK mirrors a remote netdev with tc flower rules over netlink, which jpdk does not implement");
@@ -99,7 +99,7 @@ public final class TapDriver implements EthDriver {
         if (netns != null && (netns.isEmpty() || netns.contains("/") || !Netns.exists(netns))) {
             throw args.error("netns", netns, "no such network namespace (/run/netns/" + netns + "); create it with ip netns add");
         }
-        return Device.create(args.name(), tunPath, iface, mac, persist, netns);
+        return Device.create(port, args.name(), tunPath, iface, mac, persist, netns);
     }
 
     /** DPDK's is_valid_iface. */
@@ -143,8 +143,9 @@ public final class TapDriver implements EthDriver {
         private boolean rxScatter;
         private boolean closed;
 
-        private Device(String devName, String tunPath, String ifName, boolean persist, boolean existed, int nsFd,
+        private Device(EthDev port, String devName, String tunPath, String ifName, boolean persist, boolean existed, int nsFd,
                        String nsId, int keepAliveFd, NetIf nif, MacAddr mac) {
+            super(port);
             this.devName = devName;
             this.tunPath = tunPath;
             this.ifName = ifName;
@@ -157,7 +158,7 @@ public final class TapDriver implements EthDriver {
             this.mac = mac;
         }
 
-        static Device create(String devName, String tunPath, String iface, MacAddr mac, boolean persist, String netns) {
+        static Device create(EthDev port, String devName, String tunPath, String iface, MacAddr mac, boolean persist, String netns) {
             Netns entered = netns == null ? null : Netns.enter(netns);
             int nsFd = -1, ka = -1;
             NetIf nif = null;
@@ -175,7 +176,7 @@ public final class TapDriver implements EthDriver {
                 nif.setMac(mac.bytes());
                 EthDev.LOG.info("--vdev " + devName + ": tap " + name + (existed ? " (attached)" : " (created)")
                         + (netns == null ? "" : " in netns " + netns));
-                return new Device(devName, tunPath, name, persist, existed, nsFd, nsId, ka, nif, mac);
+                return new Device(port, devName, tunPath, name, persist, existed, nsFd, nsId, ka, nif, mac);
             } catch (LinuxException e) {
                 closeQuietly(nif, ka, nsFd);
                 throw new EthDevException("--vdev " + devName + ": " + e.getMessage(), e);

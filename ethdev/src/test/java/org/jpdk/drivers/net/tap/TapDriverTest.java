@@ -370,7 +370,7 @@ class TapDriverTest {
     @Test
     void systemFailuresNameTheCallTheErrnoAndTheRemedy() {
         Devargs a = Devargs.parse("net_tap9,netns=" + ns);
-        EthDevException e = assertThrows(EthDevException.class, () -> TapDriver.probe(a, "/nonexistent/net/tun"));
+        EthDevException e = assertThrows(EthDevException.class, () -> TapDriver.probe(null, a, "/nonexistent/net/tun"));
         assertEquals("--vdev net_tap9: open(/nonexistent/net/tun): ENOENT; this kernel has no tun/tap device"
                 + " (modprobe tun, or a container without /dev/net/tun)", e.getMessage());
         assertEquals("creating or attaching a tap needs CAP_NET_ADMIN (run as root)", Tun.setIffHint(Errno.EPERM, false));
