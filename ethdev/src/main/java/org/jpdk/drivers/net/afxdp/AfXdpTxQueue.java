@@ -22,15 +22,19 @@ import java.lang.foreign.MemorySegment;
  * or than a chunk holds, or shorter than an Ethernet header, is dropped and counted in oerrors. A
  * full ring, or {@code nb_desc} frames in flight, ends the burst: the caller keeps the rest.
  * <li><b>publish</b> the descriptors (R2);
- * <li><b>kick</b> the kernel once, {@code sendto(MSG_DONTWAIT)}, when it asks (need-wakeup; always
- * in copy mode, where the sendto is what transmits) or when busy polling. EAGAIN, EBUSY and
- * ENOBUFS leave the frames queued for the next kick (they count as sent, as DPDK counts them);
- * ENXIO means the interface is gone: from then on every packet is dropped and counted in oerrors.
+ * <li><b>kick</b> the kernel, {@code sendto(MSG_DONTWAIT)}, when it asks (need-wakeup; always in
+ * copy mode, where the sendto is what transmits) or when busy polling: once for a burst of up to
+ * 32 (copy mode sends 32 per call and says EAGAIN while more wait; see {@link #kick}). A kick that
+ * moves nothing (ENOBUFS, a full completion ring, an interface down) leaves the frames queued for
+ * the next burst; they count as sent, as DPDK counts them. ENXIO means the interface is gone: from
+ * then on every packet is dropped and counted in oerrors.
  * </ol>
  * Allocates nothing on the heap.
  */
 final class AfXdpTxQueue extends TxQueue {
     private static final int ETH_HLEN = 14, RECLAIM_BATCH = 64;
+    /** Kicks per burst at most: a full 2048-entry ring at 32 frames per copy-mode sendto, and one more. */
+    private static final int MAX_KICKS = 65;
     private static final byte SENT = 1;
 
     private final AfXdpDriver.Device dev;
@@ -118,7 +122,7 @@ final class AfXdpTxQueue extends TxQueue {
         if (sent > 0) {
             r.submit(sent);                                                 // R2
             inFlight += sent;
-            if ((busyPoll || r.needWakeup()) && Libc.sendNoErrno(sock.fd, MemorySegment.NULL, 0, Libc.MSG_DONTWAIT) < 0) kickFailed();
+            if (busyPoll || r.needWakeup()) kick();
             countTx(sent, bytes);
         }
         if (bad > 0) countErrors(bad);
@@ -162,7 +166,29 @@ final class AfXdpTxQueue extends TxQueue {
         return total;
     }
 
-    /** A kick failed: learn why (again, with errno); only "the interface is gone" changes anything. */
+    /**
+     * Kicks the kernel until it has taken every descriptor of the TX ring: once for a burst of up
+     * to 32 frames, since copy mode sends at most 32 per sendto and answers EAGAIN while more wait
+     * (frames left in the ring would otherwise wait for the app's next burst, which may never
+     * come). Between kicks the completion ring is drained, so that the kernel has room to complete
+     * into. A kick that moved nothing ends it, through {@link #kickFailed} to learn why.
+     */
+    private void kick() {
+        int fd = sock.fd, last = -1;
+        for (int kicks = 0; kicks < MAX_KICKS; kicks++) {
+            if (Libc.sendNoErrno(fd, MemorySegment.NULL, 0, Libc.MSG_DONTWAIT) >= 0) return;
+            int pending = tx.pending();
+            if (pending == 0) return;
+            if (pending == last) {
+                kickFailed();
+                return;
+            }
+            last = pending;
+            reclaim();
+        }
+    }
+
+    /** A kick failed without progress: learn why (once more, with errno); only "the interface is gone" changes anything. */
     private void kickFailed() {
         long r = Libc.send(sock.fd, MemorySegment.NULL, 0, Libc.MSG_DONTWAIT);
         if (r == -Errno.ENXIO || r == -Errno.ENODEV) {
