@@ -61,21 +61,31 @@ final class XdpAttachment implements AutoCloseable {
         if (errno == Errno.EPERM) {
             throw new AfXdpException(what + ": EPERM: attaching an XDP program needs CAP_NET_ADMIN and CAP_BPF (or root)");
         }
+        if (errno == Errno.EOPNOTSUPP) {
+            throw new AfXdpException(what + ": EOPNOTSUPP: iface=" + iface + " has no XDP hook, neither native nor generic");
+        }
         if (errno != Errno.EINVAL) throw new AfXdpException(what + ": " + Errno.name(errno));
         // EINVAL: this kernel has no XDP links (before 5.9); rtnetlink instead
-        mode = XDP_FLAGS_DRV_MODE;
+        XdpAttachment viaNetlink = attachThroughNetlink(prog, iface, ifindex, what + ": EINVAL");
+        EthDev.LOG.warning("iface=" + iface + ": this kernel has no XDP bpf links (" + what + ": EINVAL); attached through netlink"
+                + ", so a process killed with SIGKILL leaves the program attached (remove it with: ip link set dev " + iface + " xdp off)");
+        return viaNetlink;
+    }
+
+    /**
+     * Attaches through rtnetlink (RTM_SETLINK, IFLA_XDP) with XDP_FLAGS_UPDATE_IF_NOEXIST, native
+     * mode first: the fall-back where the kernel has no XDP links. {@code after} says why, for errors.
+     */
+    static XdpAttachment attachThroughNetlink(XdpProgram prog, String iface, int ifindex, String after) {
+        int mode = XDP_FLAGS_DRV_MODE;
         String err = RtNetlink.setXdp(ifindex, prog.progFd, XDP_FLAGS_UPDATE_IF_NOEXIST | mode, -1, iface);
         if (err != null && err.startsWith("EOPNOTSUPP")) {
             mode = XDP_FLAGS_SKB_MODE;
             err = RtNetlink.setXdp(ifindex, prog.progFd, XDP_FLAGS_UPDATE_IF_NOEXIST | mode, -1, iface);
         }
-        if (err == null) {
-            EthDev.LOG.warning("iface=" + iface + ": this kernel has no XDP bpf links (" + what + ": EINVAL); attached through netlink"
-                    + ", so a process killed with SIGKILL leaves the program attached (remove it with: ip link set dev " + iface + " xdp off)");
-            return new XdpAttachment(iface, ifindex, -1, mode, prog);
-        }
-        if (err.startsWith("EBUSY") || err.startsWith("EEXIST")) throw occupied(iface, ifindex, "RTM_SETLINK IFLA_XDP, iface=" + iface, Errno.EBUSY);
-        throw new AfXdpException("RTM_SETLINK(IFLA_XDP, iface=" + iface + "): " + err + " (after " + what + ": EINVAL)");
+        if (err == null) return new XdpAttachment(iface, ifindex, -1, mode, prog);
+        if (err.startsWith("EBUSY") || err.startsWith("EEXIST")) throw occupied(iface, ifindex, "RTM_SETLINK(IFLA_XDP, iface=" + iface + ")", Errno.EBUSY);
+        throw new AfXdpException("RTM_SETLINK(IFLA_XDP, iface=" + iface + "): " + err + (after == null ? "" : " (after " + after + ")"));
     }
 
     /** "Someone else's program is there", with its id and mode from rtnetlink. */

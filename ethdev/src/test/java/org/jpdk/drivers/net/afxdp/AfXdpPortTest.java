@@ -94,6 +94,36 @@ class AfXdpPortTest extends AfXdpTestBase {
     }
 
     @Test
+    void aSleepingLcoreWakesWhenAFrameArrives() throws Exception {
+        nf.veth(nsA, "va", nsB, "vb");
+        EthDev a = ready(nsA, "net_af_xdp0,iface=va");
+        EthDev b = ready(nsB, "net_af_xdp1,iface=vb");
+        try (org.jpdk.ethdev.RxWaitSet ws = new org.jpdk.ethdev.RxWaitSet(1)) {
+            ws.add(b, 0);
+            b.rxIntrEnable(0);
+            assertEquals(0, ws.await(50), "no frame: the wait times out");
+            Thread sender = Thread.ofPlatform().start(() -> {
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                sendAll(a, 0, new Mbuf[]{frame(9, 60)}, 1);
+            });
+            long t0 = System.nanoTime();
+            int n = ws.await(5000);
+            long waited = (System.nanoTime() - t0) / 1_000_000;
+            sender.join();
+            assertEquals(1, n, "woken by the frame");
+            assertTrue(waited >= 150 && waited < 4000, "slept until the frame came: " + waited + " ms");
+            b.rxIntrDisable(0);
+            List<Mbuf> got = receive(b, 0, 1, 1000);
+            assertEquals(1, got.size());
+            freeAll(got);
+        }
+    }
+
+    @Test
     void rxAndTxBurstsAllocateNothing() {
         nf.veth(nsA, "va", nsB, "vb");
         EthDev a = ready(nsA, "net_af_xdp0,iface=va");

@@ -93,4 +93,29 @@ class XdpProgramTest {
             assertEquals(0, Bpf.mapDelete(p.xskMapFd, 0), "deleting an empty entry is no error");
         }
     }
+
+    @Test
+    void withoutLinksTheNetlinkFallBackAttachesAndRemovesOnlyOurs() {
+        try (NetnsFixture nf = NetnsFixture.create()) {
+            String a = nf.namespace(), b = nf.namespace();
+            nf.veth(a, "va", b, "vb");
+            try (Netns ns = Netns.enter(b); XdpProgram ours = XdpProgram.redirect(1); XdpProgram theirs = XdpProgram.redirect(1)) {
+                int ifindex = Libc.ifNameToIndex("vb");
+                XdpAttachment att = XdpAttachment.attachThroughNetlink(ours, "vb", ifindex, null);
+                assertFalse(att.isLink());
+                assertEquals(ours.id(), RtNetlink.link(ifindex, "vb").progId());
+                AfXdpException e = assertThrows(AfXdpException.class, () -> XdpAttachment.attachThroughNetlink(theirs, "vb", ifindex, null));
+                assertTrue(e.getMessage().startsWith("RTM_SETLINK(IFLA_XDP, iface=vb): EBUSY: XDP program id " + ours.id()), e.getMessage());
+                att.close();
+                assertEquals(0, RtNetlink.link(ifindex, "vb").progId(), "removed on close");
+
+                att = XdpAttachment.attachThroughNetlink(ours, "vb", ifindex, null);
+                // someone replaces ours behind our back: close must leave theirs
+                assertNull(RtNetlink.setXdp(ifindex, theirs.progFd, RtNetlink.XDP_FLAGS_DRV_MODE, -1, "vb"));
+                att.close();
+                assertEquals(theirs.id(), RtNetlink.link(ifindex, "vb").progId(), "not ours any more: left attached");
+                assertNull(RtNetlink.setXdp(ifindex, -1, RtNetlink.XDP_FLAGS_DRV_MODE, -1, "vb"));
+            }
+        }
+    }
 }
