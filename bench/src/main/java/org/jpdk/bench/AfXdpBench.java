@@ -17,7 +17,9 @@ import java.util.List;
  *
  * <p>Pairs, each run {@value #ROUNDS} times with the three interleaved (jpdk af_xdp, DPDK af_xdp,
  * jpdk af_packet, then again), so that a change in the machine's load falls on all three; each
- * figure is the median over the seconds of all its rounds. Same settings on both sides of every
+ * figure is the median over the seconds of all its rounds. Then the two mixed af_xdp pairs once
+ * each (DPDK's sender to our receiver, ours to DPDK's), which put the receivers side by side
+ * behind the same sender. Same settings on both sides of every
  * pair: burst 32, 8192 mbufs, {@code --no-huge}, one queue; af_xdp with the driver's defaults as
  * DPDK 22.11 has them (queue 0, busy_budget 64, copy mode as veth allows), af_packet with the
  * settings of {@code ./jpdk bench afpacket}.
@@ -81,9 +83,16 @@ public final class AfXdpBench {
                 packet.addAll(AfPacketBench.run(Side.JPDK, Side.JPDK, nsA, nsB, dpdk, AfPacketBench::afPacketVdev, "af_packet: "));
             }
             double xdp = AfPacketBench.median(ours), dpdkXdp = AfPacketBench.median(theirs), afp = AfPacketBench.median(packet);
+            // the mixed pairs, once each: with the same sender, the two receivers side by side
+            double theirsToOurs = dpdk == null ? Double.NaN
+                    : AfPacketBench.median(AfPacketBench.run(Side.DPDK, Side.JPDK, nsA, nsB, dpdk, AfXdpBench::afXdpVdev, "af_xdp: "));
+            double oursToTheirs = dpdk == null ? Double.NaN
+                    : AfPacketBench.median(AfPacketBench.run(Side.JPDK, Side.DPDK, nsA, nsB, dpdk, AfXdpBench::afXdpVdev, "af_xdp: "));
             Bench.line("afxdp_rx_mpps", xdp, "Mpps");
             Bench.line("dpdk_afxdp_rx_mpps", dpdkXdp, "Mpps");
             Bench.line("afxdp_afpacket_rx_mpps", afp, "Mpps");
+            Bench.line("afxdp_dpdk_tx_jpdk_rx_mpps", theirsToOurs, "Mpps");
+            Bench.line("afxdp_jpdk_tx_dpdk_rx_mpps", oursToTheirs, "Mpps");
             Bench.ratio("afxdp_rx_jpdk_vs_dpdk", xdp, dpdkXdp);
             Bench.ratio("afxdp_vs_afpacket_jpdk", xdp, afp);
         } finally {
