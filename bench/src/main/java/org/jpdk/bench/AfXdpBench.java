@@ -31,7 +31,7 @@ import java.util.List;
  * packet_rcv in between.
  */
 public final class AfXdpBench {
-    static final int ROUNDS = 2;
+    static final int ROUNDS = 3;
 
     private AfXdpBench() {
     }
