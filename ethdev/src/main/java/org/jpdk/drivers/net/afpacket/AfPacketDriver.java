@@ -243,6 +243,11 @@ public final class AfPacketDriver implements EthDriver {
             return socks[q].fd;
         }
 
+        /** Queue pair {@code q}'s socket with its rings (tests). */
+        PacketSocket socket(int q) {
+            return socks[q];
+        }
+
         @Override
         public DevInfo info() {
             int maxMtu = Math.min(c.maxRxPktLen(), c.maxTxPktLen() - VLAN_HLEN) - ETH_HLEN;

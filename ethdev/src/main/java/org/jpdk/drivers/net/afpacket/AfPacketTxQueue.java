@@ -25,7 +25,10 @@ import static org.jpdk.drivers.net.afpacket.PacketSocket.*;
  * kernel's own cursor is there) and they count as oerrors.
  * </ol>
  * A packet longer than a frame holds ({@code framesz - 32}) or than the interface's MTU allows
- * (MTU + 14 + 4 for a tag) is dropped and counted in oerrors. Allocates nothing on the heap.
+ * (MTU + 14 + 4 for a tag), and a chain whose segments do not add up to its pktLen
+ * ({@link Mbuf#lengthsConsistent}), are dropped and counted in oerrors. The copy goes into a slice
+ * bounded to the frame's data area ({@link PacketSocket#txData}), so even a wrong length could
+ * only throw, never write into the next frame's header. Allocates nothing on the heap.
  */
 final class AfPacketTxQueue extends TxQueue {
     private static final int ETH_HLEN = 14;
@@ -34,6 +37,7 @@ final class AfPacketTxQueue extends TxQueue {
     private final PacketSocket sock;
     private final MemorySegment ring;
     private final long[] frameOffsets;
+    private final MemorySegment[] txData;
     private final int frameCount;
 
     AfPacketTxQueue(AfPacketDriver.Device dev, PacketSocket sock) {
@@ -41,6 +45,7 @@ final class AfPacketTxQueue extends TxQueue {
         this.sock = sock;
         this.ring = sock.map;
         this.frameOffsets = sock.frameOffsets;
+        this.txData = sock.txData;
         this.frameCount = sock.frameCount;
     }
 
@@ -56,7 +61,7 @@ final class AfPacketTxQueue extends TxQueue {
         for (; k < n; k++) {                                                 // fill
             Mbuf m = pkts[off + k];
             int len = m.pktLen();
-            if (len > max || len < ETH_HLEN) {
+            if (len > max || len < ETH_HLEN || !m.lengthsConsistent()) {   // too long, a runt, or a chain at odds with pktLen
                 bad++;
                 continue;
             }
@@ -66,10 +71,11 @@ final class AfPacketTxQueue extends TxQueue {
                 if (st != TP_STATUS_WRONG_FORMAT) break;                     // full: the caller keeps the rest
                 bad++;
             }
-            long at = f + TX_DATA_OFFSET;
+            MemorySegment frame = txData[i];                                 // bounded to this frame's data area
+            int at = 0;
             for (Mbuf seg = m; seg != null; seg = seg.next()) {
                 int dl = seg.dataLen();
-                MemorySegment.copy(seg.buffer(), seg.dataOff(), r, at, dl);
+                MemorySegment.copy(seg.buffer(), seg.dataOff(), frame, at, dl);
                 at += dl;
             }
             r.set(JAVA_INT, f + OFF_LEN, len);

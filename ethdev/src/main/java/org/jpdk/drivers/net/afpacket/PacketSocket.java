@@ -3,6 +3,7 @@ package org.jpdk.drivers.net.afpacket;
 import org.jpdk.sys.Errno;
 import org.jpdk.sys.Libc;
 import org.jpdk.sys.LinuxException;
+import org.jpdk.sys.Mapping;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -59,11 +60,20 @@ final class PacketSocket implements AutoCloseable {
     /** tp_status, read with acquire and written with release (see the class comment). */
     static final VarHandle STATUS = JAVA_INT.varHandle();
 
-    final int fd;
+    /** The socket; -1 once closed, so a late kick fails with EBADF instead of reaching a reused descriptor. */
+    volatile int fd;
     final String what;
+    /** Owns {@link #map}: closed first on close, so an lcore still polling gets IllegalStateException, never a fault. */
+    private final Arena rings;
+    /** Both rings, RX then TX: exactly the bytes mapped. */
     final MemorySegment map;
     /** Frame offsets: RX ring frames at [0, framecnt), TX ring frames at [framecnt, 2 framecnt). */
     final long[] frameOffsets;
+    /**
+     * TX frame i's data area ({@code framesz - 32} bytes from frame + 32), a slice of {@link #map}
+     * made once: transmit copies into it, so no length can carry a copy into the next frame.
+     */
+    final MemorySegment[] txData;
     final int frameCount, frameSize;
     /** The next RX frame to look at, and the next TX frame to fill. */
     int rxNext, txNext;
@@ -71,13 +81,16 @@ final class PacketSocket implements AutoCloseable {
     long drops;
     private boolean closed;
 
-    private PacketSocket(int fd, String what, MemorySegment map, long[] frameOffsets, int frameCount, int frameSize) {
+    private PacketSocket(int fd, String what, Arena rings, MemorySegment map, long[] frameOffsets, int frameCount, int frameSize) {
         this.fd = fd;
         this.what = what;
+        this.rings = rings;
         this.map = map;
         this.frameOffsets = frameOffsets;
         this.frameCount = frameCount;
         this.frameSize = frameSize;
+        this.txData = new MemorySegment[frameCount];
+        for (int i = 0; i < frameCount; i++) txData[i] = map.asSlice(frameOffsets[frameCount + i] + TX_DATA_OFFSET, frameSize - TX_DATA_OFFSET);
     }
 
     /**
@@ -89,7 +102,8 @@ final class PacketSocket implements AutoCloseable {
         // protocol 0: the socket receives nothing until bind names the interface and ETH_P_ALL, so no
         // frame of another interface slips in, and setting up the rings needs no RCU grace period
         int fd = Libc.socket(Libc.AF_PACKET, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, 0, what);
-        long addr = 0, len = 0;
+        Arena rings = Arena.ofShared();
+        MemorySegment map;
         try (Arena a = Arena.ofConfined()) {
             check(Libc.setsockopt(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2), "PACKET_VERSION=TPACKET_V2", what);
             // a full TX ring or a malformed frame must not stop the kernel: skip the frame instead
@@ -105,15 +119,16 @@ final class PacketSocket implements AutoCloseable {
             req.set(JAVA_INT, 12, c.frameCount());
             check(Libc.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, req), "PACKET_RX_RING " + c.ringDescription(), what);
             check(Libc.setsockopt(fd, SOL_PACKET, PACKET_TX_RING, req), "PACKET_TX_RING " + c.ringDescription(), what);
-            len = 2L * c.ringBytes();
-            addr = Libc.mmap(0, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0, what + ", rings of " + len + " bytes");
+            long len = 2L * c.ringBytes();
+            // bounded by the arena: closing the socket makes any late access to the rings throw, then unmaps
+            map = Mapping.map(rings, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0, what + ", rings of " + len + " bytes");
             MemorySegment sll = a.allocate(20, 4);
             sll.set(JAVA_SHORT, 0, (short) Libc.AF_PACKET);
             sll.set(JAVA_SHORT, 2, (short) htons(ETH_P_ALL));
             sll.set(JAVA_INT, 4, ifindex);
             Libc.bind(fd, sll, what);
         } catch (RuntimeException e) {
-            if (addr != 0) Libc.munmap(addr, len);
+            rings.close();
             Libc.close(fd);
             throw e;
         }
@@ -123,7 +138,7 @@ final class PacketSocket implements AutoCloseable {
             offs[i] = (long) (i / fpb) * c.blockSize() + (long) (i % fpb) * c.frameSize();
             offs[n + i] = c.ringBytes() + offs[i];
         }
-        return new PacketSocket(fd, what, MemorySegment.ofAddress(addr).reinterpret(len), offs, n, c.frameSize());
+        return new PacketSocket(fd, what, rings, map, offs, n, c.frameSize());
     }
 
     /**
@@ -176,12 +191,19 @@ final class PacketSocket implements AutoCloseable {
         return n;
     }
 
+    /**
+     * Unmaps the rings, then closes the socket. The port has stopped and released its queues by
+     * now; an lcore that polls one anyway (a bug) gets IllegalStateException from the closed
+     * rings, and a kick it had already begun fails with EBADF.
+     */
     @Override
     public synchronized void close() {
         if (closed) return;
         closed = true;
-        Libc.munmap(map.address(), map.byteSize());
-        Libc.close(fd);
+        int s = fd;
+        fd = -1;
+        rings.close();
+        Libc.close(s);
     }
 
     static int htons(int v) {

@@ -14,8 +14,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * One tap transmit queue: each mbuf is one {@code writev} on the queue's non-blocking fd, its
  * segments gathered in place (no copy), after which it is freed. EAGAIN means the kernel will take
  * no more now: the burst ends and the caller keeps the rest. Any other failure (a runt the kernel
- * refuses, a chain of more than {@link #MAX_SEGS} segments) frees the mbuf and counts one
- * {@code oerrors}. Allocates nothing after setup.
+ * refuses, a chain of more than {@link #MAX_SEGS} segments, a chain whose segments do not add up
+ * to its pktLen) frees the mbuf and counts one {@code oerrors}. Allocates nothing after setup.
  */
 final class TapTxQueue extends TxQueue {
     /** Most segments of one packet (the iovec array is made once). */
@@ -38,11 +38,13 @@ final class TapTxQueue extends TxQueue {
             Mbuf m = pkts[off + done];
             int segs = 0;
             Mbuf s = m;
+            // bounded: each iovec is one segment's data, inside its mbuf's buffer (dataOff + dataLen
+            // <= bufLen, kept by Mbuf), which stays mapped while the mbuf is out of its pool
             for (; s != null && segs < MAX_SEGS; s = s.next(), segs++) {
                 iov.set(JAVA_LONG, (long) segs * Uio.IOVEC_SIZE, s.buffer().address() + s.dataOff());
                 iov.set(JAVA_LONG, (long) segs * Uio.IOVEC_SIZE + 8, s.dataLen());
             }
-            if (s == null) {
+            if (s == null && m.lengthsConsistent()) {
                 long r = Uio.writev(fd, iov, segs);
                 if (r == -Errno.EAGAIN) break;
                 if (r >= 0) {

@@ -322,6 +322,62 @@ class TapDriverTest {
         }
     }
 
+    /** A chain whose pktLen disagrees with its segments is dropped and counted; before, writev sent the segments and counted pktLen bytes. */
+    @Test
+    void anInconsistentChainIsDroppedAndCounted() {
+        EthDev p = tap("iface=jtapc");
+        start(p, 1, PortConf.defaults());
+        Mbuf head = Mbuf.alloc(pool), tail = Mbuf.alloc(pool);
+        head.appendOffset(60);
+        tail.appendOffset(40);
+        assertTrue(head.chain(tail));
+        tail.appendOffset(500);                       // grown through the tail: the head's pktLen misses it
+        Mbuf[] one = {head};
+        assertEquals(1, p.txBurst(0, one, 1), "taken and dropped");
+        assertEquals(0, p.stats().opackets);
+        assertEquals(1, p.stats().oerrors);
+    }
+
+    /**
+     * An lcore that transmits on a queue after its port closed (held inside txBurst by a tx
+     * callback while the port closes) gets IllegalStateException from the queue's released
+     * iovec memory before any writev on a closed (or reused) descriptor.
+     */
+    @Test
+    void anLcoreStillTransmittingWhenThePortClosesGetsAnException() throws Exception {
+        EthDev p = tap("iface=jtapl");
+        start(p, 1, PortConf.defaults());
+        java.util.concurrent.CountDownLatch inBurst = new java.util.concurrent.CountDownLatch(1), closed = new java.util.concurrent.CountDownLatch(1);
+        p.addTxCallback(0, (port, queue, pkts, off, n) -> {
+            inBurst.countDown();
+            try {
+                closed.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return n;
+        });
+        Mbuf m = Mbuf.alloc(pool);
+        m.appendOffset(60);
+        Mbuf[] one = {m};
+        java.util.concurrent.atomic.AtomicReference<Throwable> end = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread lcore = new Thread(() -> {
+            try {
+                p.txBurst(0, one, 1);
+            } catch (Throwable t) {
+                end.set(t);
+            }
+        }, "late-tx");
+        lcore.start();
+        assertTrue(inBurst.await(5, TimeUnit.SECONDS));
+        p.close();
+        closed.countDown();
+        lcore.join(5000);
+        assertFalse(lcore.isAlive());
+        assertInstanceOf(IllegalStateException.class, end.get(), () -> String.valueOf(end.get()));
+        m.free();
+    }
+
     @Test
     void rxAndTxAllocateNothing() {
         EthDev p = tap("iface=jtapa");
