@@ -270,6 +270,16 @@ public final class AfXdpDriver implements EthDriver {
             return s == null || s.isClosed() ? -1 : s.fd;
         }
 
+        /** Queue {@code q}'s rx queue as the driver made it (for tests), null before its setup. */
+        synchronized AfXdpRxQueue rxQueue(int q) {
+            return rxq[q];
+        }
+
+        /** Queue {@code q}'s tx queue as the driver made it (for tests), null before its setup. */
+        synchronized AfXdpTxQueue txQueue(int q) {
+            return txq[q];
+        }
+
         /** "zero-copy" or "copy" for queue {@code q}'s socket (null before its setup), then the XDP hook's mode. */
         public synchronized String xdpMode(int q) {
             XskSocket s = sockets[q];

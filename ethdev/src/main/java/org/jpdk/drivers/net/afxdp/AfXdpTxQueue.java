@@ -19,7 +19,9 @@ import java.lang.foreign.MemorySegment;
  * and not shared is sent from where it lies, a descriptor pointing at its data, and stays with the
  * kernel until its completion; any other (another pool, a chain, a clone) is copied into a fresh
  * mbuf of the UMEM's pool and freed. A packet longer than the MTU allows (MTU + 14 + 4 for a tag)
- * or than a chunk holds, or shorter than an Ethernet header, is dropped and counted in oerrors. A
+ * or than a chunk holds, shorter than an Ethernet header, or a chain whose segments do not add up
+ * to its pktLen ({@link Mbuf#lengthsConsistent}: a descriptor would reach past the data, a copy
+ * past the buffer) is dropped and counted in oerrors. A
  * full ring, or {@code nb_desc} frames in flight, ends the burst: the caller keeps the rest.
  * <li><b>publish</b> the descriptors (R2);
  * <li><b>kick</b> the kernel, {@code sendto(MSG_DONTWAIT)}, when it asks (need-wakeup; always in
@@ -87,7 +89,7 @@ final class AfXdpTxQueue extends TxQueue {
         for (; k < n && sent < room; k++) {
             Mbuf m = pkts[off + k];
             int len = m.pktLen();
-            if (len < ETH_HLEN || len > max) {
+            if (len < ETH_HLEN || len > max || !m.lengthsConsistent()) {   // a runt, too long, or a chain at odds with pktLen
                 m.free();
                 bad++;
                 continue;

@@ -4,6 +4,7 @@ import org.jpdk.mbuf.Mbuf;
 import org.jpdk.sys.Errno;
 import org.jpdk.sys.Libc;
 import org.jpdk.sys.LinuxException;
+import org.jpdk.sys.Mapping;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -53,7 +54,8 @@ final class XskSocket implements AutoCloseable {
     /** Statistics indexes in {@link #statistics()}. */
     static final int RX_DROPPED = 0, RX_INVALID = 1, TX_INVALID = 2, RX_RING_FULL = 3, FILL_EMPTY = 4, TX_RING_EMPTY = 5;
 
-    final int fd;
+    /** The socket; -1 once closed, so a late kick fails with EBADF instead of reaching a reused descriptor. */
+    volatile int fd;
     final String what;
     final Umem umem;
     final XskRing fill, rx, tx, completion;
@@ -62,11 +64,12 @@ final class XskSocket implements AutoCloseable {
     final boolean ownsUmem;
     final boolean busyPoll;
     final byte[] rxHeld, txHeld;
-    private final MemorySegment[] mappings;
+    /** Owns the four ring mappings: closed first on close, so an lcore still polling gets IllegalStateException, never a fault. */
+    private final Arena rings;
     private volatile boolean closed;
 
     private XskSocket(int fd, String what, Umem umem, XskRing fill, XskRing rx, XskRing tx, XskRing completion, boolean zeroCopy,
-                      boolean ownsUmem, boolean busyPoll, MemorySegment[] mappings) {
+                      boolean ownsUmem, boolean busyPoll, Arena rings) {
         this.fd = fd;
         this.what = what;
         this.umem = umem;
@@ -79,7 +82,7 @@ final class XskSocket implements AutoCloseable {
         this.busyPoll = busyPoll;
         this.rxHeld = new byte[umem.count];
         this.txHeld = new byte[umem.count];
-        this.mappings = mappings;
+        this.rings = rings;
     }
 
     /**
@@ -100,6 +103,7 @@ final class XskSocket implements AutoCloseable {
             throw new AfXdpException(e.getMessage(), e);
         }
         MemorySegment[] maps = new MemorySegment[4];
+        Arena rings = Arena.ofShared();
         try (Arena a = Arena.ofConfined()) {
             if (sharedWith == null) registerUmem(fd, umem, what, a);
             setRing(fd, XDP_UMEM_FILL_RING, "XDP_UMEM_FILL_RING", ringSize, what);
@@ -111,10 +115,10 @@ final class XskSocket implements AutoCloseable {
             if (n < 0) throw new AfXdpException("getsockopt(XDP_MMAP_OFFSETS, " + what + "): " + Errno.name(-n));
             if (n < 128) throw new AfXdpException("getsockopt(XDP_MMAP_OFFSETS, " + what + "): " + n + " bytes: this kernel has no need-wakeup flags (5.4 or later needed)");
             // off: rx at 0, tx at 32, fill at 64, completion at 96; each {producer, consumer, desc, flags}
-            maps[0] = mapRing(fd, PGOFF_RX, off.get(JAVA_LONG, 16) + 16L * ringSize, what + ", RX ring");
-            maps[1] = mapRing(fd, PGOFF_TX, off.get(JAVA_LONG, 48) + 16L * ringSize, what + ", TX ring");
-            maps[2] = mapRing(fd, PGOFF_FILL, off.get(JAVA_LONG, 80) + 8L * ringSize, what + ", fill ring");
-            maps[3] = mapRing(fd, PGOFF_COMPLETION, off.get(JAVA_LONG, 112) + 8L * ringSize, what + ", completion ring");
+            maps[0] = mapRing(rings, fd, PGOFF_RX, off.get(JAVA_LONG, 16) + 16L * ringSize, what + ", RX ring");
+            maps[1] = mapRing(rings, fd, PGOFF_TX, off.get(JAVA_LONG, 48) + 16L * ringSize, what + ", TX ring");
+            maps[2] = mapRing(rings, fd, PGOFF_FILL, off.get(JAVA_LONG, 80) + 8L * ringSize, what + ", fill ring");
+            maps[3] = mapRing(rings, fd, PGOFF_COMPLETION, off.get(JAVA_LONG, 112) + 8L * ringSize, what + ", completion ring");
             XskRing rx = XskRing.consumer(maps[0], off.get(JAVA_LONG, 0), off.get(JAVA_LONG, 8), off.get(JAVA_LONG, 24), off.get(JAVA_LONG, 16), ringSize, 16);
             XskRing tx = XskRing.producer(maps[1], off.get(JAVA_LONG, 32), off.get(JAVA_LONG, 40), off.get(JAVA_LONG, 56), off.get(JAVA_LONG, 48), ringSize, 16);
             XskRing fill = XskRing.producer(maps[2], off.get(JAVA_LONG, 64), off.get(JAVA_LONG, 72), off.get(JAVA_LONG, 88), off.get(JAVA_LONG, 80), ringSize, 8);
@@ -127,9 +131,9 @@ final class XskSocket implements AutoCloseable {
             MemorySegment opt = a.allocate(4, 4);
             boolean zc = Libc.getsockopt(fd, SOL_XDP, XDP_OPTIONS, opt) >= 4 && (opt.get(JAVA_INT, 0) & XDP_OPTIONS_ZEROCOPY) != 0;
             boolean busy = busyBudget > 0 && busyPoll(fd, busyBudget, what);
-            return new XskSocket(fd, what, umem, fill, rx, tx, comp, zc, sharedWith == null, busy, maps);
+            return new XskSocket(fd, what, umem, fill, rx, tx, comp, zc, sharedWith == null, busy, rings);
         } catch (RuntimeException e) {
-            for (MemorySegment m : maps) if (m != null) Libc.munmap(m.address(), m.byteSize());
+            rings.close();
             Libc.close(fd);
             throw e;
         }
@@ -161,13 +165,9 @@ final class XskSocket implements AutoCloseable {
         if (r < 0) throw new AfXdpException("setsockopt(" + name + "=" + size + ", " + what + "): " + Errno.name(-r));
     }
 
-    /**
-     * Maps one ring. The one place rings are mapped, so that moving to a mapping owned by an arena
-     * (a late access throws instead of reading unmapped memory) is one edit.
-     */
-    static MemorySegment mapRing(int fd, long pgoff, long len, String what) {
-        long addr = Libc.mmap(0, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_POPULATE, fd, pgoff, what + ", " + len + " bytes");
-        return MemorySegment.ofAddress(addr).reinterpret(len);
+    /** Maps one ring into {@code rings}: closing that arena makes any late access throw, then unmaps. */
+    static MemorySegment mapRing(Arena rings, int fd, long pgoff, long len, String what) {
+        return Mapping.map(rings, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_POPULATE, fd, pgoff, what + ", " + len + " bytes");
     }
 
     /**
@@ -250,15 +250,18 @@ final class XskSocket implements AutoCloseable {
     }
 
     /**
-     * Closes the socket (the kernel unbinds it and stops using its rings and chunks), unmaps the
-     * rings, and frees every mbuf the kernel still held. Only once no lcore polls its queues.
+     * Unmaps the rings (an lcore that polls a queue anyway, a bug, gets IllegalStateException and a
+     * kick it had begun EBADF), closes the socket (the kernel unbinds it and stops writing into its
+     * chunks), and frees every mbuf the kernel still held. The port has stopped by now.
      */
     @Override
     public synchronized void close() {
         if (closed) return;
         closed = true;
-        Libc.close(fd);
-        for (MemorySegment m : mappings) Libc.munmap(m.address(), m.byteSize());
+        int s = fd;
+        fd = -1;
+        rings.close();
+        Libc.close(s);
         if (zeroCopy) {
             // in zero-copy mode the kernel detaches the NIC from the UMEM from a work queue after close
             // returns; give the NIC that moment before its last buffers can go to someone else

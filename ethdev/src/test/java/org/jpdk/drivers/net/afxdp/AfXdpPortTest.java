@@ -48,8 +48,10 @@ class AfXdpPortTest extends AfXdpTestBase {
             bigTail.appendOffset(600);
             assertTrue(big.chain(bigTail));                                  // 2100 bytes: over MTU 1500 + 18
             Mbuf orig = frame(4, 80), clone = orig.clone(pool);
-            Mbuf[] pkts = {foreign, head, big, frame(0, 60), clone};
-            assertEquals(5, a.txBurst(0, pkts, 5), "an oversized frame is taken (dropped), not left to the caller");
+            Mbuf liar = frame(6, 100);
+            liar.setPktLen(200);                                              // a single segment claiming more than it holds
+            Mbuf[] pkts = {foreign, head, big, frame(0, 60), clone, liar};
+            assertEquals(6, a.txBurst(0, pkts, 6), "oversized and inconsistent frames are taken (dropped), not left to the caller");
             List<Mbuf> got = receive(b, 0, 4, 2000);
             try {
                 assertEquals(4, got.size());
@@ -63,7 +65,7 @@ class AfXdpPortTest extends AfXdpTestBase {
             }
             EthStats s = a.stats();
             assertEquals(4, s.opackets);
-            assertEquals(1, s.oerrors);
+            assertEquals(2, s.oerrors);
             sendAll(a, 0, new Mbuf[]{frame(5, 60)}, 1);                     // reclaims the completions of the first burst
             freeAll(receive(b, 0, 1, 2000));
             assertEquals(other.size(), other.availCount(), "the foreign mbufs were freed once copied");
@@ -121,6 +123,38 @@ class AfXdpPortTest extends AfXdpTestBase {
             assertEquals(1, got.size());
             freeAll(got);
         }
+    }
+
+    @Test
+    void anLcoreStillPollingWhenThePortClosesGetsAnExceptionNotACrash() throws Exception {
+        nf.veth(nsA, "va", nsB, "vb");
+        EthDev a = ready(nsA, "net_af_xdp0,iface=va");
+        AfXdpDriver.Device dev = (AfXdpDriver.Device) a.ops();
+        AfXdpRxQueue rxq = dev.rxQueue(0);
+        AfXdpTxQueue txq = dev.txQueue(0);
+        AtomicReference<Throwable> rxEnd = new AtomicReference<>();
+        java.util.concurrent.atomic.AtomicLong polls = new java.util.concurrent.atomic.AtomicLong();
+        Thread rxLcore = new Thread(() -> {                              // polls the queue object itself, past ethdev's state check
+            Mbuf[] burst = new Mbuf[32];
+            try {
+                while (true) {
+                    Mbuf.freeBulk(burst, 0, rxq.rxBurst(burst, 0, 32));
+                    polls.lazySet(polls.get() + 1);
+                }
+            } catch (Throwable t) {
+                rxEnd.set(t);
+            }
+        }, "late-rx");
+        rxLcore.start();
+        while (polls.get() < 1000) Thread.onSpinWait();
+        a.close();
+        rxLcore.join(5000);
+        assertFalse(rxLcore.isAlive());
+        assertInstanceOf(IllegalStateException.class, rxEnd.get(), () -> String.valueOf(rxEnd.get()));
+        Mbuf[] one = {frame(1, 60)};
+        assertThrows(IllegalStateException.class, () -> txq.txBurst(one, 0, 1), "a late tx burst meets the closed rings");
+        one[0].free();                                                    // not taken: the caller's to free
+        assertEquals(pool.size(), pool.availCount(), "every mbuf the kernel held is back");
     }
 
     @Test
