@@ -52,7 +52,9 @@ import java.util.function.Supplier;
  * lends the pool a ring's worth of mbufs; start puts the socket in the XSKMAP, stop takes it out
  * (frames then go to the kernel's stack, as when no port is there). The tx queue of the same index
  * sends through the same socket and UMEM. Ring sizes are the rx queue's {@code nb_desc} (a power of
- * two); the tx queue's {@code nb_desc} caps the frames in flight.
+ * two); the tx queue's {@code nb_desc} caps the frames in flight. Everything is made in the network
+ * namespace of the thread that probes the port (the interface's): a queue set up from another
+ * thread enters it for the socket, since a socket binds to an ifindex of its own namespace.
  *
  * <p>The kernel picks zero-copy where the interface's driver has it and the pool sits on
  * hugepages (a chunk may cross 4 KiB pages, which a NIC can only DMA when they are physically
