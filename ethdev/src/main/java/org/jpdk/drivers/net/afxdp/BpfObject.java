@@ -62,6 +62,8 @@ final class BpfObject {
             elf = Elf.parse(bytes, what);
         } catch (IllegalArgumentException e) {
             throw new AfXdpException(e.getMessage(), e);
+        } catch (IndexOutOfBoundsException e) {
+            throw new AfXdpException(what + ": malformed ELF object (" + e.getMessage() + ")", e);
         }
         if (elf.machine() != Elf.EM_BPF) {
             throw new AfXdpException(what + ": not a BPF object (ELF machine " + elf.machine() + ", BPF is 247); compile with clang -O2 -g -target bpf -c");

@@ -92,6 +92,7 @@ public final class Elf {
         List<Symbol> symbols = new ArrayList<>();
         for (Section s : sections) {
             if (s.type() != SHT_SYMTAB) continue;
+            if (s.entsize() != 0 && s.entsize() != SYM) throw bad(what, "symbol table entries of " + s.entsize() + " bytes, not " + SYM);
             if (s.link() < 0 || s.link() >= shnum) throw bad(what, "symbol table " + s.name() + " links to section " + s.link());
             Section strtab = sections.get(s.link());
             long n = s.size() / SYM;
@@ -118,6 +119,7 @@ public final class Elf {
 
     /** The NUL-terminated string at {@code off} of string table {@code tab}, checked to lie inside it. */
     private static String string(ByteBuffer b, String what, Section tab, int off) {
+        if (tab.type() == SHT_NOBITS && tab.size() > 0) throw bad(what, "string table " + tab.index() + " has no bytes in the file (SHT_NOBITS)");
         if (off < 0 || off >= tab.size()) {
             if (off == 0 && tab.size() == 0) return "";
             throw bad(what, "string offset " + off + " outside its " + tab.size() + "-byte table");
