@@ -70,6 +70,7 @@ public final class Bpf {
     static long call(int cmd, MemorySegment attr) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment cs = a.allocate(CAPTURE);
+            // bounded: the kernel reads (and for some commands writes) size = attr.byteSize() bytes of attr
             long r = (long) SYSCALL3.invokeExact(cs, NR_BPF, (long) cmd, attr.address(), (long) attr.byteSize());
             return r >= 0 ? r : -(int) ERRNO.get(cs, 0L);
         } catch (RuntimeException | Error e) {
@@ -120,7 +121,7 @@ public final class Bpf {
             MemorySegment k = a.allocateFrom(JAVA_INT, key), v = a.allocateFrom(JAVA_INT, value);
             MemorySegment attr = a.allocate(ATTR_SIZE, 8);
             attr.set(JAVA_INT, 0, mapFd);
-            attr.set(JAVA_LONG, 8, k.address());
+            attr.set(JAVA_LONG, 8, k.address());        // bounded: 4-byte cells; the map's key and value sizes are 4 (checked by the kernel)
             attr.set(JAVA_LONG, 16, v.address());
             attr.set(JAVA_LONG, 24, flags);
             return (int) call(BPF_MAP_UPDATE_ELEM, attr);
@@ -133,7 +134,7 @@ public final class Bpf {
             MemorySegment k = a.allocateFrom(JAVA_INT, key);
             MemorySegment attr = a.allocate(ATTR_SIZE, 8);
             attr.set(JAVA_INT, 0, mapFd);
-            attr.set(JAVA_LONG, 8, k.address());
+            attr.set(JAVA_LONG, 8, k.address());        // bounded: a 4-byte cell, the key size of the maps this is used on
             return (int) call(BPF_MAP_DELETE_ELEM, attr);
         }
     }
@@ -180,8 +181,8 @@ public final class Bpf {
             MemorySegment attr = a.allocate(ATTR_SIZE, 8);
             attr.set(JAVA_INT, 0, progType);
             attr.set(JAVA_INT, 4, (int) (insns.byteSize() / 8));
-            attr.set(JAVA_LONG, 8, code.address());
-            attr.set(JAVA_LONG, 16, lic.address());
+            attr.set(JAVA_LONG, 8, code.address());     // bounded: insn_cnt * 8 bytes, the segment's size
+            attr.set(JAVA_LONG, 16, lic.address());     // bounded: a NUL-terminated string
             name(attr, 48, name);
             attr.set(JAVA_INT, 68, expectedAttachType);
             long r = call(BPF_PROG_LOAD, attr);
@@ -190,7 +191,7 @@ public final class Bpf {
             MemorySegment log = a.allocate(LOG_SIZE);
             attr.set(JAVA_INT, 24, 1);
             attr.set(JAVA_INT, 28, LOG_SIZE);
-            attr.set(JAVA_LONG, 32, log.address());
+            attr.set(JAVA_LONG, 32, log.address());     // bounded: the kernel writes at most log_size = LOG_SIZE bytes
             long r2 = call(BPF_PROG_LOAD, attr);
             if (r2 >= 0) return (int) r2;                // loaded the second time (a transient failure)
             int errno = (int) -r;
@@ -218,7 +219,7 @@ public final class Bpf {
             MemorySegment attr = a.allocate(ATTR_SIZE, 8);
             attr.set(JAVA_INT, 0, progFd);
             attr.set(JAVA_INT, 4, (int) info.byteSize());
-            attr.set(JAVA_LONG, 8, info.address());
+            attr.set(JAVA_LONG, 8, info.address());     // bounded: the kernel writes at most info_len bytes
             long r = call(BPF_OBJ_GET_INFO_BY_FD, attr);
             if (r < 0) throw new LinuxException("bpf", "BPF_OBJ_GET_INFO_BY_FD, prog fd " + progFd, (int) -r);
             return info.get(JAVA_INT, 4);

@@ -180,8 +180,8 @@ class LongRingTest {
     void movesValuesWithoutAllocating() {
         LongRing r = LongRing.create(segFor(64, 0), 64, 0);
         long[] burst = seq(1, 32);
-        long bytes = RingAllocationTest.allocatedBy(() -> {
-            for (int i = 0; i < 200_000; i++) {
+        RingAllocationTest.assertNoAllocation("long ring operations", () -> {
+            for (int i = 0; i < 20_000; i++) {
                 r.enqueue(i);
                 r.dequeue(-1);
                 r.enqueueBulk(burst, 0, 32);
@@ -190,6 +190,5 @@ class LongRingTest {
                 r.mcDequeueBurst(burst, 0, 32);
             }
         });
-        assertEquals(0, bytes);
     }
 }

@@ -79,6 +79,12 @@ final class PacketSocket implements AutoCloseable {
     int rxNext, txNext;
     /** Kernel drops (tp_drops) read so far; PACKET_STATISTICS resets on each read. */
     long drops;
+    /**
+     * A struct pollfd on this socket asking for no event (poll then reports only POLLERR, POLLHUP,
+     * POLLNVAL). Not in {@link #rings}: a poll running while the port closes would hold that arena
+     * open and make the close fail; a late poll on a closed descriptor only reads state.
+     */
+    private final MemorySegment errorPoll;
     private boolean closed;
 
     private PacketSocket(int fd, String what, Arena rings, MemorySegment map, long[] frameOffsets, int frameCount, int frameSize) {
@@ -89,6 +95,8 @@ final class PacketSocket implements AutoCloseable {
         this.frameOffsets = frameOffsets;
         this.frameCount = frameCount;
         this.frameSize = frameSize;
+        this.errorPoll = Arena.ofAuto().allocate(8, 4);
+        errorPoll.set(JAVA_INT, 0, fd);
         this.txData = new MemorySegment[frameCount];
         for (int i = 0; i < frameCount; i++) txData[i] = map.asSlice(frameOffsets[frameCount + i] + TX_DATA_OFFSET, frameSize - TX_DATA_OFFSET);
     }
@@ -120,7 +128,7 @@ final class PacketSocket implements AutoCloseable {
             check(Libc.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, req), "PACKET_RX_RING " + c.ringDescription(), what);
             check(Libc.setsockopt(fd, SOL_PACKET, PACKET_TX_RING, req), "PACKET_TX_RING " + c.ringDescription(), what);
             long len = 2L * c.ringBytes();
-            // bounded by the arena: closing the socket makes any late access to the rings throw, then unmaps
+            // bounded: the rings' bytes, in an arena whose close (with the socket) makes any late access throw, then unmaps
             map = Mapping.map(rings, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0, what + ", rings of " + len + " bytes");
             MemorySegment sll = a.allocate(20, 4);
             sll.set(JAVA_SHORT, 0, (short) Libc.AF_PACKET);
@@ -175,6 +183,26 @@ final class PacketSocket implements AutoCloseable {
         long keep = drops;
         readDrops();
         drops = keep;
+    }
+
+    /**
+     * Whether the socket has an error pending, by a {@code poll} with timeout 0 that allocates
+     * nothing: the kernel sets one (ENETDOWN) when the bound interface goes down or is deleted.
+     * For the rx lcore, now and then; {@link #takeError} reads and clears it.
+     */
+    boolean errorPending() {
+        errorPoll.set(JAVA_SHORT, 6, (short) 0);
+        return Libc.pollNoErrno(errorPoll, 1, 0) > 0
+                && (errorPoll.get(JAVA_SHORT, 6) & (Libc.POLLERR | Libc.POLLHUP | Libc.POLLNVAL)) != 0;
+    }
+
+    /** Reads and clears the socket's pending error (SO_ERROR); returns the errno, 0 for none. Allocates: not per burst. */
+    int takeError() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            int r = Libc.getsockopt(fd, Libc.SOL_SOCKET, Libc.SO_ERROR, v);
+            return r < 0 ? -r : v.get(JAVA_INT, 0);
+        }
     }
 
     /** Hands every filled RX frame back to the kernel unread; returns how many. Port stopped only. */

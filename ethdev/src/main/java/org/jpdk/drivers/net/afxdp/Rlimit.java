@@ -33,7 +33,7 @@ final class Rlimit {
     /** {soft, hard} of RLIMIT_MEMLOCK in bytes, -1 for unlimited. */
     static long[] memlock() {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment rl = a.allocate(16, 8);
+            MemorySegment rl = a.allocate(16, 8);                            // bounded: struct rlimit is 16 bytes
             if ((int) GETRLIMIT.invokeExact(RLIMIT_MEMLOCK, rl) != 0) return new long[]{0, 0};
             return new long[]{rl.get(JAVA_LONG, 0), rl.get(JAVA_LONG, 8)};
         } catch (Throwable t) {

@@ -141,6 +141,9 @@ final class XskSocket implements AutoCloseable {
 
     private static void registerUmem(int fd, Umem umem, String what, Arena a) {
         MemorySegment reg = a.allocate(32, 8);
+        // bounded: the pool's own memzone rounded out to whole pages, which stays mapped while the pool lives (a pool
+        // with mbufs out cannot close); the kernel pins it and writes only into chunks we post: buffer starts of mbufs
+        // lent to the fill ring, chunkSize <= their buffer length. The rounded edges are never posted.
         reg.set(JAVA_LONG, 0, umem.base);
         reg.set(JAVA_LONG, 8, umem.len);
         reg.set(JAVA_INT, 16, umem.chunkSize);

@@ -516,8 +516,14 @@ class AfPacketDriverTest {
         assertEquals(0, EthDev.all().size(), "no port was made");
     }
 
+    /**
+     * A deleted interface takes the link down and the port says so once: one log line naming the
+     * interface and what showed it, LINK_STATE_CHANGE and DEVICE_REMOVED. Port a learns it from a
+     * failed transmit kick (ENXIO), port b, which only receives, from the error the kernel left on
+     * its socket. Before, both only went on counting (a: every packet an oerror) and never said why.
+     */
     @Test
-    void anInterfaceThatDisappearsTakesTheLinkDownWithoutErrors() {
+    void anInterfaceThatDisappearsTakesTheLinkDownAndSaysSoOnce() throws InterruptedException {
         EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
         EthDev b = ready(nsB, "net_af_packet1,iface=vb", PortConf.defaults());
         a.waitLinkUp(Duration.ofSeconds(3));                              // carrier shows up to 1 s late (linkwatch)
@@ -528,19 +534,46 @@ class AfPacketDriverTest {
         freeAll(receive(b, 0, 32, 2000));
         assertTrue(a.link().up(), () -> a.link() + " " + nf.ip(nsA, "link", "show", "va"));
         assertTrue(b.link().up(), () -> b.link() + " " + nf.ip(nsB, "link", "show", "vb"));
-
-        nf.ip(nsB, "link", "del", "vb");                                  // takes va with it
-        assertFalse(a.link().up(), "link down once the interface is gone");
-        assertFalse(b.link().up());
-        long deadline = System.nanoTime() + 200_000_000L;
-        while (System.nanoTime() < deadline) assertEquals(0, b.rxBurst(0, burst, 32), "rx receives nothing, and does not throw");
-        for (int round = 0; round < 20; round++) {                       // more than a ring's worth: no ring stays full
-            for (int i = 0; i < 32; i++) burst[i] = frame(i, 60);
-            assertEquals(32, a.txBurst(0, burst, 32), "tx takes (and drops) everything");
+        List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.CountDownLatch removed = new java.util.concurrent.CountDownLatch(2);
+        for (EthDev p : List.of(a, b)) {
+            p.addEventCallback(org.jpdk.ethdev.EthEvent.LINK_STATE_CHANGE, (port, e) -> events.add(port.name() + " " + e + " up=" + port.link().up()));
+            p.addEventCallback(org.jpdk.ethdev.EthEvent.DEVICE_REMOVED, (port, e) -> {
+                events.add(port.name() + " " + e);
+                removed.countDown();
+            });
         }
+        int indexA = ((AfPacketDriver.Device) a.ops()).ifindex(), indexB = ((AfPacketDriver.Device) b.ops()).ifindex();
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        org.jpdk.eal.Log.setOutput(new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            nf.ip(nsB, "link", "del", "vb");                              // takes va with it
+            assertFalse(a.link().up(), "link down once the interface is gone");
+            assertFalse(b.link().up());
+            long deadline = System.nanoTime() + 200_000_000L;
+            while (System.nanoTime() < deadline) assertEquals(0, b.rxBurst(0, burst, 32), "rx receives nothing, and does not throw");
+            for (int round = 0; round < 20; round++) {                   // more than a ring's worth: no ring stays full
+                for (int i = 0; i < 32; i++) burst[i] = frame(i, 60);
+                assertEquals(32, a.txBurst(0, burst, 32), "tx takes (and drops) everything");
+            }
+            assertTrue(removed.await(5, java.util.concurrent.TimeUnit.SECONDS), () -> "events: " + events + "; log: " + log);
+        } finally {
+            org.jpdk.eal.Log.setOutput(System.err);
+        }
+        assertEquals(List.of("net_af_packet0 LINK_STATE_CHANGE up=false", "net_af_packet0 DEVICE_REMOVED"),
+                events.stream().filter(e -> e.startsWith("net_af_packet0")).toList());
+        assertEquals(List.of("net_af_packet1 LINK_STATE_CHANGE up=false", "net_af_packet1 DEVICE_REMOVED"),
+                events.stream().filter(e -> e.startsWith("net_af_packet1")).toList());
+        List<String> lines = log.toString(java.nio.charset.StandardCharsets.UTF_8).lines().filter(l -> l.contains("is gone")).toList();
+        assertEquals(2, lines.size(), () -> "one line per port: " + log);
+        assertTrue(lines.stream().anyMatch(l -> l.contains("port " + a.id() + " (net_af_packet0): interface va (ifindex " + indexA
+                + ") is gone: sendto: ENXIO; link down")), lines::toString);
+        assertTrue(lines.stream().anyMatch(l -> l.contains("port " + b.id() + " (net_af_packet1): interface vb (ifindex " + indexB
+                + ") is gone: socket error ENETDOWN and no interface has ifindex " + indexB + "; link down")), lines::toString);
         EthStats s = a.stats();
         assertEquals(32, s.opackets);
         assertEquals(20 * 32, s.oerrors, "every packet sent after the interface went is an error");
+        assertEquals(0, b.stats().ierrors, "nothing counted on the receiving side");
         assertEquals(pool.size(), pool.availCount(), "nothing held");
         a.close();
         b.close();
@@ -557,7 +590,7 @@ class AfPacketDriverTest {
     @Test
     void anLcoreStillPollingWhenThePortClosesGetsAnExceptionNotACrash() throws Exception {
         EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
-        AfPacketRxQueue stale = new AfPacketRxQueue(((AfPacketDriver.Device) a.ops()).socket(0), pool, false, false);
+        AfPacketRxQueue stale = new AfPacketRxQueue((AfPacketDriver.Device) a.ops(), ((AfPacketDriver.Device) a.ops()).socket(0), pool, false, false);
         java.util.concurrent.CountDownLatch inBurst = new java.util.concurrent.CountDownLatch(1), closed = new java.util.concurrent.CountDownLatch(1);
         a.addTxCallback(0, (port, queue, pkts, off, n) -> {
             inBurst.countDown();
@@ -651,7 +684,7 @@ class AfPacketDriverTest {
             }
             Mbuf.freeBulk(rx, 0, got);
         };
-        assertEquals(0, AllocationMeter.bytesAllocated(3000, 1000, body), "bytes allocated by 1000 bursts of 32 each way");
+        AllocationMeter.assertNoAllocation("bursts of 32 each way", 3000, 1000, body);
         assertEquals(0, b.stats().imissed);
     }
 

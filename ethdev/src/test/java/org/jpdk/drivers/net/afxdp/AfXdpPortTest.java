@@ -180,7 +180,7 @@ class AfXdpPortTest extends AfXdpTestBase {
             }
             Mbuf.freeBulk(rx, 0, got);
         };
-        assertEquals(0, AllocationMeter.bytesAllocated(3000, 1000, body), "bytes allocated by 1000 bursts of 32 each way");
+        AllocationMeter.assertNoAllocation("bursts of 32 each way", 3000, 1000, body);
         assertEquals(0, b.stats().imissed);
     }
 
