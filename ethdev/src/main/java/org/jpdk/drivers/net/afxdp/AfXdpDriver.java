@@ -233,8 +233,8 @@ public final class AfXdpDriver implements EthDriver {
         /** Kernel counters of the sockets closed so far, per queue. */
         private final long[][] closedStats;
         private boolean closed;
-        /** The interface went away (a tx kick said so); events raised. */
-        private volatile boolean gone;
+        /** The interface went away (a kick said so); events raised. */
+        private final java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
         /** The longest packet TX takes: the interface MTU plus header and tag. */
         volatile int txMaxLen;
 
@@ -409,12 +409,27 @@ public final class AfXdpDriver implements EthDriver {
             }
         }
 
-        /** From a tx queue that found the interface gone: tells the port's event callbacks, once. */
-        void interfaceGone() {
-            if (gone) return;
-            gone = true;
-            raiseEvent(org.jpdk.ethdev.EthEvent.DEVICE_REMOVED);
+        /** Whether the interface was seen deleted (then rx receives nothing, tx drops and counts every packet). */
+        boolean isGone() {
+            return gone.get();
+        }
+
+        /**
+         * The interface the sockets are bound to was deleted ({@code why}: what showed it). Once
+         * per port, from whichever lcore (or control thread) saw it first: one log line, then
+         * LINK_STATE_CHANGE and DEVICE_REMOVED for the port's event callbacks; the link reads down
+         * from now on.
+         */
+        void interfaceGone(String why) {
+            if (gone.get() || !gone.compareAndSet(false, true)) return;
+            EthDev.LOG.warning(port.error("interface " + c.iface() + " (ifindex " + ifindex + ") is gone: " + why + "; link down").getMessage());
             raiseEvent(org.jpdk.ethdev.EthEvent.LINK_STATE_CHANGE);
+            raiseEvent(org.jpdk.ethdev.EthEvent.DEVICE_REMOVED);
+        }
+
+        /** A queue's socket refused a kick with {@code errno}: the interface is gone if no interface has our ifindex any more. */
+        void socketError(String call, int errno) {
+            if (!present()) interfaceGone(call + ": " + Errno.name(errno));
         }
 
         /** Closes queue {@code q}'s socket, keeping its kernel counters. */
@@ -483,7 +498,7 @@ public final class AfXdpDriver implements EthDriver {
         /** Up when started and the interface (still the one the sockets are bound to) is up with carrier. */
         @Override
         public LinkStatus link(boolean started) {
-            if (!started || !present()) return LinkStatus.DOWN;
+            if (!started || gone.get() || !present()) return LinkStatus.DOWN;
             try {
                 if (!nif.isRunning()) return LinkStatus.DOWN;
             } catch (LinuxException e) {

@@ -23,6 +23,8 @@ import org.jpdk.mempool.Mempool;
  */
 final class AfXdpRxQueue extends RxQueue {
     private static final int ETH_HLEN = 14, REFILL_BATCH = 64;
+    /** Empty bursts between two looks at whether the socket is still bound (a power of two). */
+    static final int ERROR_CHECK_INTERVAL = 16384;
     private static final byte LENT = 1;
 
     private final AfXdpDriver.Device dev;
@@ -37,6 +39,7 @@ final class AfXdpRxQueue extends RxQueue {
     private final boolean busyPoll;
     /** Buffers in the fill and RX rings. */
     private int lent;
+    private int emptyBursts;
 
     /** Takes {@code sock} (closed with the queue) and fills its fill ring; throws if the pool cannot lend a ring's worth. */
     AfXdpRxQueue(AfXdpDriver.Device dev, int queue, XskSocket sock) {
@@ -99,7 +102,19 @@ final class AfXdpRxQueue extends RxQueue {
         if ((got == 0 && busyPoll) || (posted > 0 && fill.needWakeup())) XskCalls.kickRx(sock.fd);
         if (got > 0) countRx(got, bytes);
         if (bad > 0) countErrors(bad);
+        if (got == 0 && (++emptyBursts & (ERROR_CHECK_INTERVAL - 1)) == 0) checkSocket();
         return got;
+    }
+
+    /**
+     * Every {@link #ERROR_CHECK_INTERVAL} empty bursts: is the socket still bound? The kernel
+     * unbinds it when its interface is deleted, and a kick then fails with ENXIO (an AF_XDP socket
+     * reports no error through poll); only a failed kick is repeated with errno, which allocates.
+     */
+    private void checkSocket() {
+        if (dev.isGone() || XskCalls.kickRx(sock.fd) >= 0) return;
+        long r = org.jpdk.sys.Libc.recv(sock.fd, java.lang.foreign.MemorySegment.NULL, 0, XskCalls.MSG_DONTWAIT);
+        if (r < 0 && r != -org.jpdk.sys.Errno.EAGAIN && r != -org.jpdk.sys.Errno.EINTR) dev.socketError("recvfrom", (int) -r);
     }
 
     /** Lends fresh mbufs to the fill ring until {@link #target} are lent or the pool is dry; returns how many. */

@@ -80,7 +80,7 @@ final class AfXdpTxQueue extends TxQueue {
     public int txBurst(Mbuf[] pkts, int off, int n) {
         if (n <= 0) return 0;
         if (inFlight > 0) reclaim();
-        if (gone) return dropAll(pkts, off, n);
+        if (gone || dev.isGone()) return dropAll(pkts, off, n);
         XskRing r = tx;
         int room = r.free(Math.min(n, limit - inFlight));
         int max = dev.txMaxLen;
@@ -193,9 +193,9 @@ final class AfXdpTxQueue extends TxQueue {
     /** A kick failed without progress: learn why (once more, with errno); only "the interface is gone" changes anything. */
     private void kickFailed() {
         long r = Libc.send(sock.fd, MemorySegment.NULL, 0, Libc.MSG_DONTWAIT);
-        if (r == -Errno.ENXIO || r == -Errno.ENODEV) {
-            gone = true;
-            dev.interfaceGone();
+        if (r == -Errno.ENXIO || r == -Errno.ENODEV || r == -Errno.ENETDOWN) {
+            dev.socketError("sendto", (int) -r);
+            gone = dev.isGone();
         }
     }
 

@@ -12,8 +12,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * The rx kick, {@code recvfrom(fd, NULL, 0, MSG_DONTWAIT, NULL, NULL)}, as a downcall without
  * {@code errno} capture: on JDK 25 a capturing downcall allocates 40 bytes per call until C2 has
- * inlined its caller, and the kick sits on the receive path. Its result does not matter (the kernel
- * either refilled, busy-polled, or had nothing to do), so errno is never needed. The tx kick is
+ * inlined its caller, and the kick sits on the receive path. Its errno is asked for only after it
+ * failed (see AfXdpRxQueue's socket check). The tx kick is
  * {@link org.jpdk.sys.Libc#sendNoErrno}, which asks for errno only after a failure.
  */
 final class XskCalls {
@@ -26,10 +26,15 @@ final class XskCalls {
     private XskCalls() {
     }
 
-    /** Wakes the kernel's receive side of socket {@code fd} (fill ring refilled, or a busy poll); allocates nothing. */
-    static void kickRx(int fd) {
+    /**
+     * Wakes the kernel's receive side of socket {@code fd} (fill ring refilled, or a busy poll);
+     * returns 0, or -1 when the kernel refused (ENXIO: the socket's interface is gone).
+     * Allocates nothing.
+     */
+    static long kickRx(int fd) {
         try {
-            long r = (long) RECVFROM.invokeExact(fd, MemorySegment.NULL, 0L, MSG_DONTWAIT, MemorySegment.NULL, MemorySegment.NULL);
+            // bounded: no buffer (NULL, 0)
+            return (long) RECVFROM.invokeExact(fd, MemorySegment.NULL, 0L, MSG_DONTWAIT, MemorySegment.NULL, MemorySegment.NULL);
         } catch (Throwable t) {
             throw new IllegalStateException("recvfrom downcall failed", t);
         }
