@@ -162,12 +162,12 @@ public final class Mbuf {
     /** Free for the application (userdata). */
     public long userData;
 
-    private Mbuf(Mempool<Mbuf> pool, int index, MemorySegment object, long iova, int privSize) {
+    private Mbuf(Mempool<Mbuf> pool, int index, MemorySegment object, long bufIova, int privSize) {
         this.pool = pool;
         this.index = index;
         this.priv = object.asSlice(0, privSize);
         this.ownBuf = object.asSlice(privSize);
-        this.ownIova = iova + privSize;
+        this.ownIova = bufIova;
         this.buf = ownBuf;
         this.bufIova = ownIova;
         this.bufLen = (int) ownBuf.byteSize();
@@ -203,7 +203,9 @@ public final class Mbuf {
             throw new IllegalArgumentException("mbuf pool " + name + ": dataRoomSize=" + dataRoomSize + ", allowed 0.." + MAX_BUF_SIZE);
         }
         return Mempool.create(name, n, privSize + dataRoomSize, cacheSize, poolFlags, socketId, Mbuf.class,
-                (pool, i, object, iova) -> new Mbuf(pool, i, object, iova, privSize));
+                (pool, i, object, iova) -> new Mbuf(pool, i, object, dataRoomSize == 0 ? iova + privSize
+                        // the buffer's own page: in PA mode it need not follow the private area's physically
+                        : pool.memzone().iova(object.address() - pool.region().address() + privSize), privSize));
     }
 
     /** {@link #createPool(String, int, int, int, int, int)} without a private area. */

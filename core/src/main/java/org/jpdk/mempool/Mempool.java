@@ -7,7 +7,6 @@ import java.util.IdentityHashMap;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.ObjIntConsumer;
-import org.jpdk.eal.EalMemory;
 import org.jpdk.eal.Lcore;
 import org.jpdk.eal.Memzone;
 import org.jpdk.ring.Ring;
@@ -35,10 +34,12 @@ import org.jpdk.ring.Ring;
  *   (n-1) * stride      stride    object n-1
  * </pre>
  * Objects of one or two lines are not padded (every line offset is then used anyway), and
- * {@link #F_NO_SPREAD} turns the extra line off. When IOVAs are physical addresses (PA mode), an
- * object that would cross a page boundary starts on the next page instead, as DPDK's populate
- * does: two pages need not be physically adjacent, so such an object would have no one IOVA. Each
- * object's IOVA is translated through the page it lies in.
+ * {@link #F_NO_SPREAD} turns the extra line off. Each object's IOVA is translated through the
+ * page its first byte lies in (in PA mode two pages need not be physically adjacent). Unlike
+ * DPDK's populate, which moves an object that would cross a page boundary to the next page, the
+ * stride stays uniform (object i is always at {@code i * stride}: net_af_xdp registers the region
+ * as a UMEM and finds an mbuf by one division), so in PA mode an object that straddles a
+ * boundary is physically contiguous only up to it; no jpdk driver DMAs across one.
  *
  * <p>{@link #F_DEDICATED_MEMORY} puts the region in a memzone of its own
  * ({@link Memzone#MEMZONE_DEDICATED}): a peer shown its file (memif, AF_XDP) sees the pool's
@@ -105,13 +106,8 @@ public final class Mempool<T> implements AutoCloseable {
         this.ring = Ring.create("MP_" + name, n, ringFlags);
         this.objects = newArray(n);
         MemorySegment region = mz.segment();
-        long page = pageBound(stride) ? mz.hugepageSize() : 0;
-        long base = region.address();
-        long off = 0;
-        for (int i = 0; i < n; i++, off += stride) {
-            if (page != 0 && (base + off) / page != (base + off + Math.max(eltSize, 1) - 1) / page) {
-                off = (base + off + page - 1) / page * page - base;
-            }
+        for (int i = 0; i < n; i++) {
+            long off = i * stride;
             T obj = factory.create(this, i, region.asSlice(off, eltSize), mz.iova(off));
             if (obj == null) throw new IllegalArgumentException("mempool " + name + ": factory returned null for object " + i);
             objects[i] = obj;
@@ -160,12 +156,7 @@ public final class Mempool<T> implements AutoCloseable {
         Objects.requireNonNull(type, "type");
         Objects.requireNonNull(factory, "factory");
         if (POOLS.containsKey(name)) throw new IllegalStateException("mempool " + name + " already exists; pick another name or close it first");
-        long stride = stride(eltSize, (flags & F_NO_SPREAD) == 0);
-        long len = stride * n;
-        if (pageBound(stride)) {
-            long page = EalMemory.defaultPageSize();
-            len += (len / page + 2) * stride; // room for the gap before each page an object would cross
-        }
+        long len = stride(eltSize, (flags & F_NO_SPREAD) == 0) * n;
         Memzone mz = Memzone.reserve("MP_" + name, len, socketId,
                 (flags & F_DEDICATED_MEMORY) != 0 ? Memzone.MEMZONE_DEDICATED : 0, CACHE_LINE);
         Mempool<T> mp;
@@ -185,14 +176,6 @@ public final class Mempool<T> implements AutoCloseable {
     /** The pool registered under {@code name}, or null (rte_mempool_lookup). */
     public static Mempool<?> lookup(String name) {
         return POOLS.get(name);
-    }
-
-    /**
-     * Whether objects must not cross page boundaries: IOVAs are physical addresses, which are
-     * contiguous only within a page, and an object fits in one.
-     */
-    private static boolean pageBound(long stride) {
-        return EalMemory.iovaMode() == EalMemory.IovaMode.PA && stride <= EalMemory.defaultPageSize();
     }
 
     /** Bytes from one object's start to the next: lines of 64 bytes, an odd count when spread. */
