@@ -77,7 +77,7 @@ final class IoUring implements AutoCloseable {
             OP_ASYNC_CANCEL = 14, OP_FALLOCATE = 17, OP_READ = 22, OP_WRITE = 23;
     static final int SQE_FIXED_FILE = 1;
     static final int FSYNC_DATASYNC = 1;
-    static final int REGISTER_FILES = 2, REGISTER_BUFFERS2 = 15, REGISTER_BUFFERS_UPDATE = 16;
+    static final int REGISTER_FILES = 2, UNREGISTER_FILES = 3, REGISTER_BUFFERS2 = 15, REGISTER_BUFFERS_UPDATE = 16;
     static final int RSRC_REGISTER_SPARSE = 1;
     static final long OFF_SQ_RING = 0L, OFF_CQ_RING = 0x8000000L, OFF_SQES = 0x10000000L;
     static final int SQE_SIZE = 64, CQE_SIZE = 16, PARAMS_SIZE = 120;

@@ -150,7 +150,7 @@ public final class Qpair implements AutoCloseable {
      * Reads {@code blocks} blocks at {@code lba} into {@code buf} (native, at least that long; under
      * O_DIRECT aligned to the block size) and calls {@code cb.complete(arg, status)} when done.
      * Returns 0 when accepted, {@code -EINVAL} for a bad range or buffer, {@code -ENOMEM} when every
-     * request of the qpair is in use (poll, then try again). Never blocks, allocates nothing; the
+     * request of the qpair is in use (poll, then try again), {@code -ENXIO} once the qpair is closed. Never blocks, allocates nothing; the
      * SQE reaches the kernel at the next {@link #processCompletions}.
      */
     public int read(MemorySegment buf, long lba, int blocks, IoCallback cb, Object arg) {
@@ -214,6 +214,7 @@ public final class Qpair implements AutoCloseable {
             if (sum < len) return -Errno.EINVAL;
         }
         if (op == IoRequest.WRITE && readOnly) return -Errno.EROFS;
+        if (closed) return -Errno.ENXIO;
         IoRequest r = take();
         if (r == null) return -Errno.ENOMEM;
         r.op = op;
@@ -232,6 +233,7 @@ public final class Qpair implements AutoCloseable {
         if (cb == null) return -Errno.EINVAL;
         if (op != IoRequest.FLUSH && (blocks <= 0 || lba < 0 || lba > blockCount - blocks)) return -Errno.EINVAL;
         if (readOnly) return -Errno.EROFS;
+        if (closed) return -Errno.ENXIO;
         IoRequest r = take();
         if (r == null) return -Errno.ENOMEM;
         r.op = op;
@@ -355,6 +357,7 @@ public final class Qpair implements AutoCloseable {
      * Returns the number of requests completed. Never blocks; allocates nothing.
      */
     public int processCompletions(int max) {
+        if (closed) throw closedException();
         int limit = max <= 0 ? Integer.MAX_VALUE : max;
         if (deadErrno == 0 && bdev.removedErrno() != 0) die(Errno.ENODEV, false);
         int n = 0;
@@ -619,6 +622,18 @@ public final class Qpair implements AutoCloseable {
         ring.prep(IoUring.OP_ASYNC_CANCEL, 0, -1, 0, target.userData(), 0, 0, c.userData(), 0);
     }
 
+    /**
+     * For tests of the CQ checks: a NOP whose CQE carries {@code userData} (naming no tracker, or a
+     * stale one), sent at the next poll. Not counted against the depth; use it with slots to spare.
+     */
+    void injectNop(long userData) {
+        ring.prep(IoUring.OP_NOP, 0, -1, 0, 0, 0, 0, userData, 0);
+    }
+
+    private IllegalStateException closedException() {
+        return new IllegalStateException(what + ": closed");
+    }
+
     // ------------------------------------------------------------------ lists
 
     private void linkOutstanding(IoRequest r) {
@@ -780,6 +795,9 @@ public final class Qpair implements AutoCloseable {
         } finally {
             BdevMemory.detach(fixed);
             bdev.detach(this);
+            // the ring lets go of its files asynchronously after close; unregistering first makes
+            // the device's last reference from this qpair go now (a umount right after then works)
+            if (fileFlags != 0) IoUringCalls.register(ring.fd, IoUring.UNREGISTER_FILES, MemorySegment.NULL, 0);
             ring.close();
             arena.close();
         }
