@@ -70,8 +70,8 @@ final class IoUring implements AutoCloseable {
     static final int SETUP_IOPOLL = 1, SETUP_SQPOLL = 1 << 1, SETUP_CQSIZE = 1 << 3, SETUP_CLAMP = 1 << 4,
             SETUP_SUBMIT_ALL = 1 << 7, SETUP_COOP_TASKRUN = 1 << 8, SETUP_TASKRUN_FLAG = 1 << 9,
             SETUP_SINGLE_ISSUER = 1 << 12, SETUP_DEFER_TASKRUN = 1 << 13, SETUP_NO_SQARRAY = 1 << 16;
-    static final int FEAT_SINGLE_MMAP = 1, FEAT_NODROP = 1 << 1, FEAT_SUBMIT_STABLE = 1 << 2;
-    static final int ENTER_GETEVENTS = 1, ENTER_SQ_WAKEUP = 1 << 1;
+    static final int FEAT_SINGLE_MMAP = 1, FEAT_NODROP = 1 << 1, FEAT_SUBMIT_STABLE = 1 << 2, FEAT_EXT_ARG = 1 << 8;
+    static final int ENTER_GETEVENTS = 1, ENTER_SQ_WAKEUP = 1 << 1, ENTER_EXT_ARG = 1 << 3;
     static final int SQ_NEED_WAKEUP = 1, SQ_CQ_OVERFLOW = 1 << 1, SQ_TASKRUN = 1 << 2;
     static final int OP_NOP = 0, OP_READV = 1, OP_WRITEV = 2, OP_FSYNC = 3, OP_READ_FIXED = 4, OP_WRITE_FIXED = 5,
             OP_ASYNC_CANCEL = 14, OP_FALLOCATE = 17, OP_READ = 22, OP_WRITE = 23;
@@ -301,12 +301,13 @@ final class IoUring implements AutoCloseable {
         return r;
     }
 
-    /** {@code io_uring_enter} waiting for at least one completion; for close, never the data path. */
-    int enterAndWait(int flags) {
-        int n = sqTail - sqEntered;
-        int r = IoUringCalls.enter(fd, n, 1, flags | ENTER_GETEVENTS);
-        if (r > 0) sqEntered += Math.min(r, n);
-        return r;
+    /**
+     * Sleeps in {@code io_uring_enter} until a CQE is there or {@code waitArg}'s timeout passes
+     * ({@code struct io_uring_getevents_arg}, 24 bytes, naming a {@code __kernel_timespec}); submits
+     * nothing. Returns 0 or {@code -errno} (ETIME: timed out). Needs IORING_FEAT_EXT_ARG (5.11).
+     */
+    int waitCqe(MemorySegment waitArg) {
+        return IoUringCalls.enterWait(fd, 1, ENTER_GETEVENTS | ENTER_EXT_ARG, waitArg.address(), 24);
     }
 
     // ---- completion: read CQEs between our head and the kernel's tail

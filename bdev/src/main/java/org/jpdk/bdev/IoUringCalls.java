@@ -92,6 +92,25 @@ final class IoUringCalls {
         return (int) callWithErrno(NR_IO_URING_ENTER, fd, toSubmit, minComplete, flags, 0, 0);
     }
 
+    /**
+     * {@code io_uring_enter(fd, 0, minComplete, flags, arg, argSize)}: with
+     * {@code IORING_ENTER_EXT_ARG}, {@code arg} is a {@code struct io_uring_getevents_arg} (a wait
+     * with a timeout). Submits nothing, may block; returns 0 or {@code -errno}: ETIME when it
+     * timed out or a signal ended it, as both mean "look again". Allocates nothing unless a call
+     * that does not wait fails too, which then names the errno.
+     */
+    static int enterWait(int fd, int minComplete, int flags, long arg, long argSize) {
+        long r;
+        try {
+            r = (long) SYSCALL.invokeExact(NR_IO_URING_ENTER, (long) fd, 0L, (long) minComplete, (long) flags, arg, argSize);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r >= 0) return 0;
+        int again = (int) callWithErrno(NR_IO_URING_ENTER, fd, 0, 0, 0, 0, 0);
+        return again < 0 ? again : -Errno.ETIME;
+    }
+
     /** {@code io_uring_register(fd, opcode, arg, nrArgs)}: the result or {@code -errno}. */
     static int register(int fd, int opcode, MemorySegment arg, int nrArgs) {
         return (int) callWithErrno(NR_IO_URING_REGISTER, fd, opcode, arg.address(), nrArgs, 0, 0);

@@ -60,6 +60,8 @@ public final class Qpair implements AutoCloseable {
     private final int errorsBeforeRemoval;
     private final Arena arena;
     private final FixedBuffers fixed;
+    /** struct io_uring_getevents_arg (24 bytes) then the __kernel_timespec it names (16 bytes); null without EXT_ARG. */
+    private final MemorySegment waitArg;
 
     private final IoRequest[] requests;
     private final int[] freeRequests;
@@ -77,7 +79,7 @@ public final class Qpair implements AutoCloseable {
     private boolean closed;
 
     // statistics, written by the lcore only (read them there, or after it stopped)
-    private long submitted, completed, parts, enters, failed, spurious, timedOut, aborted, enterRetries;
+    private long submitted, completed, parts, enters, failed, spurious, timedOut, aborted, enterRetries, sleeps;
 
     Qpair(Bdev bdev, QpairOptions o, int id) {
         this.bdev = bdev;
@@ -135,6 +137,12 @@ public final class Qpair implements AutoCloseable {
             freeRequests = new int[n];
             for (int i = 0; i < n; i++) requests[i] = new IoRequest(i);
             for (int i = n - 1; i >= 0; i--) freeRequests[freeRequestCount++] = i;
+            if ((ring.features & IoUring.FEAT_EXT_ARG) != 0) {
+                waitArg = arena.allocate(40, 8);
+                waitArg.set(JAVA_LONG, 16, waitArg.address() + 24); // ts: the timespec right after
+            } else {
+                waitArg = null;
+            }
             fixed = new FixedBuffers(ring, what);
             BdevMemory.attach(fixed);
         } catch (RuntimeException e) {
@@ -394,6 +402,27 @@ public final class Qpair implements AutoCloseable {
         enters++;
         int r = ring.enter(submit, flags);
         if (r < 0) enterFailed(-r);
+    }
+
+    /**
+     * Sleeps in the kernel until a request completes or {@code timeoutNanos} pass, for an lcore
+     * with nothing else to do (SPDK's interrupt mode; {@link QpairIdleStrategy} calls it after a run
+     * of empty polls). Submits what is pending first. Returns false at once, without sleeping, when
+     * nothing is in the kernel, a completion is already there, or the kernel cannot bound the wait
+     * (no IORING_FEAT_EXT_ARG, before 5.11); true when it slept. Completions are not reaped: the
+     * next {@link #processCompletions} does that. Allocates nothing.
+     */
+    public boolean awaitCompletions(long timeoutNanos) {
+        if (closed) throw closedException();
+        kick();
+        if (waitArg == null || freeIoCount == depth || doneHead != null || ring.cqReady() > 0) return false;
+        long t = Math.max(1, timeoutNanos);
+        waitArg.set(JAVA_LONG, 24, t / 1_000_000_000L);
+        waitArg.set(JAVA_LONG, 32, t % 1_000_000_000L);
+        sleeps++;
+        int r = ring.waitCqe(waitArg);
+        if (r < 0 && r != -Errno.ETIME) enterFailed(-r);
+        return true;
     }
 
     private void enterFailed(int errno) {
@@ -739,6 +768,11 @@ public final class Qpair implements AutoCloseable {
 
     public long enterRetries() {
         return enterRetries;
+    }
+
+    /** Times {@link #awaitCompletions} slept in the kernel. */
+    public long sleeps() {
+        return sleeps;
     }
 
     /** CQEs that named no request in flight: dropped (a correct kernel makes none). */

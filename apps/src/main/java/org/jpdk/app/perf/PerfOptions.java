@@ -41,8 +41,11 @@ final class PerfOptions {
     String coreMask = "0x1";
     String device;
     boolean sqpoll, buffered, unregistered, noHuge, help;
+    /** "busy" (poll without a break) or "interrupt" (sleep in the kernel after idlePolls empty polls). */
+    String idle = "busy";
+    int idlePolls = org.jpdk.bdev.QpairIdleStrategy.DEFAULT_IDLE_POLLS;
 
-    private static final Set<String> WITH_VALUE = Set.of("-q", "-o", "-w", "-M", "-t", "-c", "-a");
+    private static final Set<String> WITH_VALUE = Set.of("-q", "-o", "-w", "-M", "-t", "-c", "-a", "--idle", "--idle-polls");
 
     static PerfOptions parse(List<String> args) {
         PerfOptions o = new PerfOptions();
@@ -68,6 +71,11 @@ final class PerfOptions {
                 case "-t" -> o.seconds = AppOptions.seconds(what, v, false);
                 case "-a" -> o.warmup = AppOptions.seconds(what, v, true);
                 case "-c" -> o.coreMask = mask(what, v);
+                case "--idle" -> {
+                    if (!v.equals("busy") && !v.equals("interrupt")) throw new IllegalArgumentException(what + ": allowed busy or interrupt");
+                    o.idle = v;
+                }
+                case "--idle-polls" -> o.idlePolls = (int) AppOptions.number(what, v, 1, 1_000_000);
                 case "--sqpoll" -> o.sqpoll = true;
                 case "--buffered" -> o.buffered = true;
                 case "--unregistered" -> o.unregistered = true;
@@ -136,6 +144,9 @@ final class PerfOptions {
                   -t SECONDS     how long to run (after the warm-up)
                   -a SECONDS     warm-up before measuring (default 0)
                   -c CORE_MASK   lcores doing I/O, as EAL -c (default 0x1)
+                  --idle MODE    busy: poll without a break (default); interrupt: after --idle-polls
+                                 empty polls (default 64) sleep until the device's completion
+                                 wakes the lcore (for CPUs shared with other work)
                   --sqpoll       a kernel thread polls each submission queue (one CPU each)
                   --buffered     through the page cache instead of O_DIRECT
                   --unregistered buffers not registered with the rings (the slower path)

@@ -5,8 +5,11 @@ import org.jpdk.bdev.Bdev;
 import org.jpdk.bdev.BdevMemory;
 import org.jpdk.bdev.IoCallback;
 import org.jpdk.bdev.Qpair;
+import org.jpdk.bdev.QpairIdleStrategy;
 import org.jpdk.bdev.QpairOptions;
+import org.jpdk.eal.BusySpinIdleStrategy;
 import org.jpdk.eal.Eal;
+import org.jpdk.eal.IdleStrategy;
 import org.jpdk.eal.LcoreCounters;
 
 import java.lang.foreign.Arena;
@@ -88,10 +91,12 @@ final class PerfWorker implements IoCallback {
         long start = System.nanoTime();
         long warmEnd = start + (long) (o.warmup * 1e9), end = warmEnd + (long) (o.seconds * 1e9);
         measuring = o.warmup == 0;
+        IdleStrategy idle = o.idle.equals(QpairIdleStrategy.ALIAS) ? new QpairIdleStrategy(qpair, o.idlePolls, 100)
+                : new BusySpinIdleStrategy();
         for (Task t : tasks) submit(t, start);
         long now = start;
         while (now < end && !eal.stopRequested() && !bdev.removed()) {
-            qpair.processCompletions(0);
+            idle.idle(qpair.processCompletions(0));
             now = System.nanoTime();
             if (!measuring && now >= warmEnd) startMeasuring();
         }
