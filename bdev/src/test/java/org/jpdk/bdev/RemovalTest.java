@@ -56,7 +56,7 @@ class RemovalTest {
 
     @Test
     void queuedRequestsOfAFileWhoseFilesystemIsShutDownAllFail() throws IOException {
-        Scratch.requireRoot("loop devices and mount");
+        Scratch.requireRoot("loop devices and mount", "mkfs.ext4", "mount", "umount");
         try (Scratch s = new Scratch(); Arena a = Arena.ofShared()) {
             Path mnt = s.ext4(64 << 20);
             Path f = dataFile(mnt);
@@ -86,7 +86,7 @@ class RemovalTest {
 
     @Test
     void aFileWhoseFilesystemGoesAwayMidRun() throws Exception {
-        Scratch.requireRoot("loop devices and mount");
+        Scratch.requireRoot("loop devices and mount", "mkfs.ext4", "mount", "umount");
         try (Scratch s = new Scratch()) {
             Path mnt = s.ext4(64 << 20);
             runUntilRemoved(dataFile(mnt).toString(), mnt);
@@ -95,7 +95,7 @@ class RemovalTest {
 
     @Test
     void aLoopDeviceWhoseBackingFileGoesAwayMidRun() throws Exception {
-        Scratch.requireRoot("loop devices and mount");
+        Scratch.requireRoot("loop devices and mount", "mkfs.ext4", "mount", "umount");
         try (Scratch s = new Scratch()) {
             Path mnt = s.ext4(64 << 20);
             String dev = s.loop(dataFile(mnt));

@@ -27,11 +27,12 @@ final class Scratch implements AutoCloseable {
     static final Path DIR = Path.of("target", "bdev-scratch").toAbsolutePath();
     private final Deque<Runnable> undo = new ArrayDeque<>();
 
-    /** Skips (or under CI fails) unless running as root with losetup and mount. */
-    static void requireRoot(String why) {
+    /** Skips (or under CI fails) unless running as root with losetup and the {@code tools} named. */
+    static void requireRoot(String why, String... tools) {
         String missing = null;
         if (!"root".equals(System.getProperty("user.name"))) missing = "needs root (" + why + ")";
         else if (which("losetup") == null) missing = "needs losetup (util-linux)";
+        for (String t : tools) if (missing == null && which(t) == null) missing = "needs " + t;
         if (missing == null) return;
         if ("true".equals(System.getProperty("jpdk.ci"))) fail("CI precondition missing: " + missing);
         Assumptions.assumeTrue(false, missing);

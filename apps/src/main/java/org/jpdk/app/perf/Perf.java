@@ -141,7 +141,6 @@ public final class Perf {
                 for (int i = 0; i < workers.length; i++) {
                     long a = workers[i].counters.get(PerfWorker.IOS), b = workers[i].counters.get(PerfWorker.BYTES),
                             c = workers[i].counters.get(PerfWorker.LAT_SUM);
-                    if (a < lastIos[i]) lastIos[i] = lastBytes[i] = lastLat[i] = 0; // reset at the end of the warm-up
                     ios += a - lastIos[i];
                     bytes += b - lastBytes[i];
                     lat += c - lastLat[i];
