@@ -343,7 +343,7 @@ public final class EalMemory {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment probe = a.allocate(8);
             probe.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 1);
-            long[] e = pagemap(probe.address(), 1, Libc.pageSize());
+            long[] e = pagemap(probe.address(), 1, Libc.pageSize()); // bounded: an address as a file offset, no memory access
             return e != null && e[0] != 0;
         }
     }
@@ -414,6 +414,7 @@ public final class EalMemory {
                     + socket + ": " + e.getMessage() + (huge ? "; " + freeHugepages(ps) : ""), e);
         }
         // MAP_POPULATE does not fail the mmap when faulting fails; a hole here would SIGBUS later.
+        // bounded: the raw addr/size from here to the Memseg are exactly the mapping just made.
         long resident = Mman.residentPages(addr, size);
         if (resident * Libc.pageSize() < size) {
             Libc.munmap(addr, size);
@@ -438,6 +439,8 @@ public final class EalMemory {
         s.mapped -= m.len();
         s.mappedPerSocket[m.heapSocket] -= m.len();
         try {
+            // bounded: the memseg's own mapping; callers unmap only chunks whose heap elements are all
+            // free (their arenas closed) or that MallocHeap.destroy found closable
             Libc.munmap(m.address(), m.len());
         } finally {
             closeAndUnlink(m.fd(), m.file());

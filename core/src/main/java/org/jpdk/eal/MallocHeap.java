@@ -92,6 +92,8 @@ final class MallocHeap {
         busy.type = type;
         busy.requested = size;
         busy.arena = Arena.ofShared();
+        // bounded: size <= the element just taken, inside a mapped chunk; the element's own shared
+        // arena is closed by free/realloc before the element is reused, and by destroy before unmapping
         MemorySegment seg = MemorySegment.ofAddress(busy.start).reinterpret(size, busy.arena, null);
         if (zero) seg.fill((byte) 0);
         return seg;
@@ -150,6 +152,7 @@ final class MallocHeap {
             e.arena.close();
             e.arena = arena;
             e.requested = size;
+            // bounded: the element's own bytes (size fits them, checked above), under a fresh arena; the old one is closed
             return MemorySegment.ofAddress(e.start).reinterpret(size, arena, null);
         }
         MemorySegment fresh = alloc(s, e.type, size, align, 0, 0, false);

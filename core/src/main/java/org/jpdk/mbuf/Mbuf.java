@@ -495,6 +495,24 @@ public final class Mbuf {
 
     // ---------------------------------------------------------------- chains
 
+    /**
+     * Whether {@code pktLen} is the sum of the segments' {@code dataLen} over a chain of at most
+     * {@link #MAX_NB_SEGS} segments, as rte_mbuf_check demands. A driver that copies a packet
+     * into room sized by {@code pktLen} checks this first: an app that chained or trimmed
+     * segments by hand can leave the two disagreeing, and copying the segments would then run past
+     * the room (or send stale bytes). Allocates nothing; one compare for a single segment.
+     */
+    public boolean lengthsConsistent() {
+        if (next == null) return dataLen == pktLen;
+        long sum = 0;
+        int segs = 0;
+        for (Mbuf m = this; m != null; m = m.next) {
+            if (++segs > MAX_NB_SEGS) return false; // a loop in the chain, or more than a packet can have
+            sum += m.dataLen;
+        }
+        return sum == pktLen;
+    }
+
     /** The last segment of the chain. */
     public Mbuf lastSeg() {
         Mbuf m = this;

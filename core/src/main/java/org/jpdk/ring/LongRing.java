@@ -11,9 +11,12 @@ import java.util.Objects;
  * or another process mapping the same memory can {@link #attach} and use it: {@link Ring}'s
  * algorithm (DPDK rte_ring: claim by moving the head, copy, publish by a release store of the
  * tail after earlier claimers) on int and long views of the segment, with no Java object shared.
- * MP/MC or SP/SC per side, and {@link Ring#F_EXACT_SZ}; HTS/RTS are not offered here. Every
- * index read from the shared header is masked with the size fixed at create/attach time, so a
- * corrupt or hostile peer can stall the ring but never make it read or write outside the segment.
+ * MP/MC or SP/SC per side, and {@link Ring#F_EXACT_SZ}; HTS/RTS are not offered here. The
+ * geometry (size, mask, capacity) is read and checked once, at create/attach, and kept in final
+ * fields; the peer's indexes are read on every call and trusted for nothing: what they say is
+ * free or filled is clamped to the capacity, and every slot index is masked with the size. So a
+ * corrupt or hostile peer can stall the ring (or make it hand out values it never wrote), but never
+ * make a call read or write outside the slots.
  * <pre>
  * offset  size  field     written by
  *      0     4  magic     create ("JPRL", 0x4C52504A)
@@ -245,7 +248,7 @@ public final class LongRing {
         do {
             head = (int) INT.getAcquire(seg, OFF_PROD_HEAD); // A0: head before the consumer tail
             // A1 pairs with R1 (updateConsTail): the slots we overwrite have been read.
-            got = Ring.fit(n, capacity + (int) INT.getAcquire(seg, OFF_CONS_TAIL) - head, fixed);
+            got = Ring.fit(n, clamp(capacity + (int) INT.getAcquire(seg, OFF_CONS_TAIL) - head), fixed);
             if (got == 0) return 0;
             if (st) {
                 INT.set(seg, OFF_PROD_HEAD, head + got);
@@ -260,7 +263,7 @@ public final class LongRing {
         do {
             head = (int) INT.getAcquire(seg, OFF_CONS_HEAD); // A0
             // A2 pairs with R0 (updateProdTail): the slots up to the producer tail are written.
-            got = Ring.fit(n, (int) INT.getAcquire(seg, OFF_PROD_TAIL) - head, fixed);
+            got = Ring.fit(n, clamp((int) INT.getAcquire(seg, OFF_PROD_TAIL) - head), fixed);
             if (got == 0) return 0;
             if (st) {
                 INT.set(seg, OFF_CONS_HEAD, head + got);
@@ -268,6 +271,18 @@ public final class LongRing {
             }
         } while (!INT.compareAndSet(seg, OFF_CONS_HEAD, head, head + got));
         return Ring.claim(head, got);
+    }
+
+    /**
+     * What the indexes say is free (producer) or filled (consumer), at most the capacity fixed at
+     * create/attach. A sane ring never says more, except for an instant in MP/MC mode when other
+     * claimers moved on between our two loads (our CAS then fails and we look again); a corrupt
+     * or hostile peer's indexes can say anything. Clamped, a claim is at most capacity (less than
+     * the slot count), so the copy of one claim wraps at most once and never runs past the slots
+     * into whatever the segment holds after them.
+     */
+    private int clamp(int avail) {
+        return Math.min(avail, capacity);
     }
 
     private void enqueueElems(int head, long[] vals, int off, int n) {

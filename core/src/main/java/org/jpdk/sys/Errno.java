@@ -10,13 +10,13 @@ public final class Errno {
             EBUSY = 16, EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22,
             ENFILE = 23, EMFILE = 24, ENOTTY = 25, EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30,
             EPIPE = 32, ERANGE = 34, EDEADLK = 35, ENAMETOOLONG = 36, ENOSYS = 38, ENOTEMPTY = 39,
-            ELOOP = 40, ENODATA = 61, EPROTO = 71, EOVERFLOW = 75, ENOTSOCK = 88, EMSGSIZE = 90,
+            ELOOP = 40, ENODATA = 61, EPROTO = 71, EOVERFLOW = 75, EBADFD = 77, ENOTSOCK = 88, EMSGSIZE = 90,
             EPROTOTYPE = 91, ENOPROTOOPT = 92, EPROTONOSUPPORT = 93, EOPNOTSUPP = 95, EAFNOSUPPORT = 97,
             EADDRINUSE = 98, EADDRNOTAVAIL = 99, ENETDOWN = 100, ENETUNREACH = 101, ECONNABORTED = 103,
             ECONNRESET = 104, ENOBUFS = 105, EISCONN = 106, ENOTCONN = 107, ETIMEDOUT = 110,
             ECONNREFUSED = 111, EALREADY = 114, EINPROGRESS = 115;
     /** The block layer's and io_uring's: a timer, a gone link, a shut-down transport, a cancelled request. */
-    public static final int ETIME = 62, ENOLINK = 67, EBADFD = 77, EILSEQ = 84, ESHUTDOWN = 108, EREMOTEIO = 121,
+    public static final int ETIME = 62, ENOLINK = 67, EILSEQ = 84, ESHUTDOWN = 108, EREMOTEIO = 121,
             ENOMEDIUM = 123, ECANCELED = 125;
 
     private static final String[] NAMES = new String[134];

@@ -9,6 +9,7 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.util.Objects;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -19,6 +20,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * calls that can fail capture {@code errno} and throw {@link LinuxException} naming the call and
  * the object. The data-path calls (read, write, send, recv, poll, epoll) return {@code -errno}
  * instead of throwing.
+ *
+ * <p>Bounds: a call that hands the kernel a segment and a length ({@code read}, {@code write},
+ * {@code send}, {@code recv}, {@code poll}, {@code epoll_wait}) first checks that the length fits
+ * the segment and throws IndexOutOfBoundsException if not, since the kernel trusts the length and
+ * FFM cannot see it; the others pass the segment's own size. {@link #mmap}, {@link #munmap} and
+ * {@link #mlock} take raw addresses: their callers say what bounds them (see docs/safety.md).
  *
  * <p>Allocation: a downcall that captures errno allocates a 40-byte segment per call until C2 has
  * compiled and inlined the caller, after which escape analysis removes it (measured on JDK 25:
@@ -37,7 +44,7 @@ public final class Libc {
     public static final int AF_UNIX = 1, AF_INET = 2, AF_PACKET = 17, AF_XDP = 44;
     public static final int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, SOCK_SEQPACKET = 5,
             SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
-    public static final int SOL_SOCKET = 1, SO_RCVBUF = 8, SO_SNDBUF = 7;
+    public static final int SOL_SOCKET = 1, SO_ERROR = 4, SO_RCVBUF = 8, SO_SNDBUF = 7;
     public static final int MSG_DONTWAIT = 0x40;
     public static final int EFD_NONBLOCK = 0x800, EFD_CLOEXEC = 0x80000;
     public static final int POLLIN = 0x1, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
@@ -293,6 +300,7 @@ public final class Libc {
 
     /** {@code read(2)} into {@code buf[0..len)}; returns the byte count or {@code -errno}. */
     public static long read(int fd, MemorySegment buf, long len) {
+        Objects.checkFromIndexSize(0, len, buf.byteSize()); // bounded: the kernel writes at most len bytes into buf
         MemorySegment cs = CAPTURED.get();
         try {
             long r = (long) READ.invokeExact(cs, fd, buf, len);
@@ -304,6 +312,7 @@ public final class Libc {
 
     /** {@code write(2)} of {@code buf[0..len)}; returns the byte count or {@code -errno}. */
     public static long write(int fd, MemorySegment buf, long len) {
+        Objects.checkFromIndexSize(0, len, buf.byteSize()); // bounded: the kernel reads len bytes of buf
         MemorySegment cs = CAPTURED.get();
         try {
             long r = (long) WRITE.invokeExact(cs, fd, buf, len);
@@ -399,6 +408,7 @@ public final class Libc {
      * {@code -errno}.
      */
     public static long send(int fd, MemorySegment buf, long len, int flags) {
+        Objects.checkFromIndexSize(0, len, buf.byteSize()); // bounded: the kernel reads len bytes of buf (NULL, 0: a kick)
         MemorySegment cs = CAPTURED.get();
         try {
             long r = (long) SENDTO.invokeExact(cs, fd, buf, len, flags, MemorySegment.NULL, 0);
@@ -410,6 +420,7 @@ public final class Libc {
 
     /** {@code recvfrom(2)} with no address; returns the byte count or {@code -errno}. */
     public static long recv(int fd, MemorySegment buf, long len, int flags) {
+        Objects.checkFromIndexSize(0, len, buf.byteSize()); // bounded: the kernel writes at most len bytes into buf
         MemorySegment cs = CAPTURED.get();
         try {
             long r = (long) RECVFROM.invokeExact(cs, fd, buf, len, flags, MemorySegment.NULL, MemorySegment.NULL);
@@ -424,6 +435,7 @@ public final class Libc {
      * revents i16@6); returns the ready count, 0 on timeout, or {@code -errno} (EINTR included).
      */
     public static int poll(MemorySegment fds, int nfds, int timeoutMillis) {
+        Objects.checkFromIndexSize(0, 8L * nfds, fds.byteSize()); // bounded: the kernel reads and writes nfds pollfds
         MemorySegment cs = CAPTURED.get();
         try {
             int r = (int) POLL.invokeExact(cs, fds, (long) nfds, timeoutMillis);
@@ -472,6 +484,7 @@ public final class Libc {
 
     /** {@code epoll_wait(2)}; returns the ready count, 0 on timeout, or {@code -errno} (EINTR included). */
     public static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMillis) {
+        Objects.checkFromIndexSize(0, 12L * maxEvents, events.byteSize()); // bounded: the kernel writes at most maxEvents 12-byte events
         MemorySegment cs = CAPTURED.get();
         try {
             int r = (int) EPOLL_WAIT.invokeExact(cs, epfd, events, maxEvents, timeoutMillis);
@@ -510,6 +523,8 @@ public final class Libc {
 
     private static final MethodHandle SENDTO_NO_ERRNO = LINKER.downcallHandle(find("sendto"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle POLL_NO_ERRNO = LINKER.downcallHandle(find("poll"),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
 
     /**
      * {@link #send} without capturing errno: returns the byte count, or -1 on any failure. On JDK 25
@@ -518,8 +533,23 @@ public final class Libc {
      * learn the errno (repeating a kick is harmless). Allocates nothing.
      */
     public static long sendNoErrno(int fd, MemorySegment buf, long len, int flags) {
+        Objects.checkFromIndexSize(0, len, buf.byteSize()); // bounded: the kernel reads len bytes of buf
         try {
             return (long) SENDTO_NO_ERRNO.invokeExact(fd, buf, len, flags, MemorySegment.NULL, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@link #poll} without capturing errno: the ready count, 0 on timeout, -1 on any failure.
+     * For a data path that looks at a socket's error state now and then (timeout 0) and must not
+     * allocate. Allocates nothing.
+     */
+    public static int pollNoErrno(MemorySegment fds, int nfds, int timeoutMillis) {
+        Objects.checkFromIndexSize(0, 8L * nfds, fds.byteSize()); // bounded: the kernel reads and writes nfds pollfds
+        try {
+            return (int) POLL_NO_ERRNO.invokeExact(fds, (long) nfds, timeoutMillis);
         } catch (Throwable t) {
             throw rethrow(t);
         }

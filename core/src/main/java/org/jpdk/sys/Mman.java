@@ -57,7 +57,9 @@ public final class Mman {
 
     /**
      * How many of the base pages in {@code [addr, addr + len)} are resident, by {@code mincore(2)}.
-     * {@code len} is rounded up to the base page size; the range must be mapped.
+     * {@code len} is rounded up to the base page size; the range must be mapped (ENOMEM otherwise).
+     * bounded: the kernel only looks at the page tables of the range and writes one byte per page
+     * into a vector sized here; a wrong range fails, it cannot corrupt memory.
      */
     public static long residentPages(long addr, long len) {
         long page = Libc.pageSize();
@@ -78,7 +80,7 @@ public final class Mman {
         }
     }
 
-    /** {@code munlock(2)}; returns the errno, 0 on success. */
+    /** {@code munlock(2)} of a range the caller mapped; returns the errno, 0 on success. bounded: touches no memory. */
     public static int munlock(long addr, long len) {
         MemorySegment cs = CAPTURED.get();
         try {
@@ -92,7 +94,8 @@ public final class Mman {
     /**
      * The NUMA node of the page at {@code addr}: {@code get_mempolicy(&node, NULL, 0, addr,
      * MPOL_F_NODE | MPOL_F_ADDR)}. Throws {@link LinuxException} (ENOSYS on a kernel without NUMA,
-     * EFAULT if unmapped).
+     * EFAULT if unmapped). bounded: the kernel reads only the policy of the page at {@code addr}
+     * and writes one int into a cell allocated here (maxnode 0: no nodemask).
      */
     public static int nodeOfAddress(long addr) {
         MemorySegment cs = CAPTURED.get();

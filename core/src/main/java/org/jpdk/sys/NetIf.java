@@ -172,7 +172,7 @@ public final class NetIf implements AutoCloseable {
             MemorySegment cmd = a.allocate(44, 8);
             cmd.set(JAVA_INT, 0, ETHTOOL_GSET);
             MemorySegment ifr = ifreq(a);
-            ifr.set(JAVA_LONG, 16, cmd.address());
+            ifr.set(JAVA_LONG, 16, cmd.address()); // bounded: ETHTOOL_GSET writes a 44-byte ethtool_cmd, cmd's size
             if (Libc.ioctl(sock, SIOCETHTOOL, ifr) < 0) return -1;
             int speed = (cmd.get(JAVA_SHORT, 12) & 0xffff) | ((cmd.get(JAVA_SHORT, 28) & 0xffff) << 16);
             return speed == 0 || speed == 0xffff || speed == -1 ? -1 : speed;
@@ -180,7 +180,7 @@ public final class NetIf implements AutoCloseable {
     }
 
     private MemorySegment ifreq(Arena a) {
-        MemorySegment ifr = a.allocate(40, 8);
+        MemorySegment ifr = a.allocate(40, 8); // bounded: struct ifreq, all any SIOC*IF* ioctl reads or writes
         byte[] n = name.getBytes(StandardCharsets.UTF_8);
         MemorySegment.copy(n, 0, ifr, JAVA_BYTE, 0, n.length);
         return ifr;

@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.util.Objects;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -17,7 +18,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * Scatter/gather I/O, {@code readv(2)} and {@code writev(2)}, for data paths that read a frame
  * into an mbuf's data room and write mbuf chains without copying (the tap queues). Like
  * {@link Libc#read} and {@link Libc#write} they return {@code -errno} instead of throwing, and
- * allocate nothing once the caller's thread has made its errno capture cell.
+ * allocate nothing once the caller's thread has made its errno capture cell. The iovec array is
+ * checked against {@code iovcnt}; the addresses inside it are raw, and each caller says what bounds
+ * them (tap: an mbuf's data or tailroom, the queue's overflow area).
  *
  * <pre>
  * struct iovec (16 bytes)
@@ -47,6 +50,8 @@ public final class Uio {
 
     /** {@code readv(2)} into the {@code iovcnt} iovecs at {@code iov}; returns the byte count or {@code -errno}. */
     public static long readv(int fd, MemorySegment iov, int iovcnt) {
+        // bounded: the kernel reads iovcnt iovecs of iov; the buffers they point to are the caller's to bound
+        Objects.checkFromIndexSize(0, (long) IOVEC_SIZE * iovcnt, iov.byteSize());
         MemorySegment cs = CAPTURED.get();
         try {
             long r = (long) READV.invokeExact(cs, fd, iov, iovcnt);
@@ -58,6 +63,8 @@ public final class Uio {
 
     /** {@code writev(2)} of the {@code iovcnt} iovecs at {@code iov}; returns the byte count or {@code -errno}. */
     public static long writev(int fd, MemorySegment iov, int iovcnt) {
+        // bounded: the kernel reads iovcnt iovecs of iov; the buffers they point to are the caller's to bound
+        Objects.checkFromIndexSize(0, (long) IOVEC_SIZE * iovcnt, iov.byteSize());
         MemorySegment cs = CAPTURED.get();
         try {
             long r = (long) WRITEV.invokeExact(cs, fd, iov, iovcnt);

@@ -74,10 +74,9 @@ class IdleStrategyTest {
         BusySpinIdleStrategy busy = new BusySpinIdleStrategy();
         BackoffIdleStrategy backoff = new BackoffIdleStrategy(2, 2, 1, 1_000);
         int[] i = {0};
-        long bytes = AllocationMeter.bytesAllocated(2_000, 2_000, () -> {
+        AllocationMeter.assertNoAllocation("busy and back-off idle", 2_000, 2_000, () -> {
             busy.idle(i[0] & 1);
             backoff.idle((i[0]++ % 50) == 0 ? 1 : 0);
         });
-        assertEquals(0, bytes);
     }
 }

@@ -36,6 +36,6 @@ class LcoreCountersTest {
         assertThrows(IndexOutOfBoundsException.class, () -> c.get(2));
         assertThrows(IndexOutOfBoundsException.class, () -> c.get(-1));
         assertThrows(IllegalArgumentException.class, () -> new LcoreCounters(0));
-        assertEquals(0, AllocationMeter.bytesAllocated(10_000, 10_000, () -> c.add(1, 3)));
+        AllocationMeter.assertNoAllocation("add", 10_000, 10_000, () -> c.add(1, 3));
     }
 }

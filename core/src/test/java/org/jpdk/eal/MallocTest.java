@@ -119,7 +119,7 @@ class MallocTest {
         var slice = assertThrows(IllegalArgumentException.class, () -> Malloc.free(s.asSlice(0, 128)));
         assertTrue(slice.getMessage().contains(hex) && slice.getMessage().contains("slice"), slice.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Malloc.free(s.asSlice(64)));
-        var fake = MemorySegment.ofAddress(s.address()).reinterpret(256);
+        var fake = MemorySegment.ofAddress(s.address()).reinterpret(256); // bounded: s's own 256 bytes, never accessed
         assertThrows(IllegalArgumentException.class, () -> Malloc.free(fake), "same address, not the segment handed out");
         try (Arena arena = Arena.ofConfined()) {
             var foreign = assertThrows(IllegalArgumentException.class, () -> Malloc.free(arena.allocate(64)));

@@ -220,6 +220,30 @@ class MbufTest {
     }
 
     @Test
+    void lengthsConsistentSeesPktLenDisagreeWithTheSegments() {
+        Mempool<Mbuf> mp = pool(8);
+        Mbuf a = packet(mp, 100, 0), b = packet(mp, 50, 100);
+        assertTrue(a.lengthsConsistent());
+        assertTrue(a.chain(b));
+        assertTrue(a.lengthsConsistent());
+        b.appendOffset(20);                       // grown through the second segment: the head's pktLen misses it
+        assertFalse(a.lengthsConsistent());
+        a.setPktLen(170);
+        assertTrue(a.lengthsConsistent());
+        a.setPktLen(60);                          // shorter than the segments hold
+        assertFalse(a.lengthsConsistent());
+        a.setPktLen(170);
+        b.setData(b.dataOff(), 10);               // a segment shrunk by hand
+        assertFalse(a.lengthsConsistent());
+        Mbuf c = packet(mp, 10, 0);
+        c.setPktLen(11);
+        assertFalse(c.lengthsConsistent(), "single segment");
+        a.free();
+        c.free();
+        assertEquals(8, mp.availCount());
+    }
+
+    @Test
     void cloneSharesTheBufferAndTheDirectReturnsWhenTheLastReferenceGoes() {
         Mempool<Mbuf> mp = pool(8), clones = pool(8, 0, 0);
         for (boolean directFirst : new boolean[] {true, false}) {

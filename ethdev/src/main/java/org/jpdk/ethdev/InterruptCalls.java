@@ -52,7 +52,11 @@ final class InterruptCalls {
         return LINKER.downcallHandle(sym, fd);
     }
 
-    /** epoll_wait into {@code events}; returns the ready count, 0 when a signal interrupted the wait. */
+    /**
+     * epoll_wait into {@code events}; returns the ready count, 0 when a signal interrupted the wait.
+     * bounded: by the caller, RxWaitSet, whose events hold maxEvents 12-byte entries (the eventfd cells
+     * below are 8 bytes, the epoll_ctl cell 12).
+     */
     static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMillis) {
         int r;
         try {

@@ -123,10 +123,10 @@ class FlowKeyTest {
             assertTrue(FlowKey.ipv4(m, Ether.HDR_LEN, key, 0));
             assertTrue(flows.lookupData(key, 0, data, 0) >= 0);
             assertEquals(678, data[0]);
-            assertEquals(0, AllocationMeter.bytesAllocated(20_000, 50_000, () -> {
+            AllocationMeter.assertNoAllocation("key and lookup", 20_000, 50_000, () -> {
                 FlowKey.ipv4(m, Ether.HDR_LEN, key, 0);
                 flows.lookupData(key, 0, data, 0);
-            }));
+            });
         }
         m.free();
     }

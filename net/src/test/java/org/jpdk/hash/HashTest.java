@@ -262,17 +262,17 @@ class HashTest {
             int[] pos = new int[64];
             long[] data = new long[64];
             key(k, 0, 17, 16);
-            assertEquals(0, AllocationMeter.bytesAllocated(20_000, 50_000, () -> h.lookup(k, 0)), "lookup");
-            assertEquals(0, AllocationMeter.bytesAllocated(20_000, 50_000, () -> h.lookupData(k, 0, data, 3)), "lookupData");
-            assertEquals(0, AllocationMeter.bytesAllocated(2_000, 5_000, () -> h.lookupBulk(burst, 0, 16, 64, pos)), "lookupBulk");
-            assertEquals(0, AllocationMeter.bytesAllocated(2_000, 5_000, () -> h.lookupBulkData(burst, 0, 16, 64, data)), "lookupBulkData");
+            AllocationMeter.assertNoAllocation("lookup", 20_000, 50_000, () -> h.lookup(k, 0));
+            AllocationMeter.assertNoAllocation("lookupData", 20_000, 50_000, () -> h.lookupData(k, 0, data, 3));
+            AllocationMeter.assertNoAllocation("lookupBulk", 2_000, 5_000, () -> h.lookupBulk(burst, 0, 16, 64, pos));
+            AllocationMeter.assertNoAllocation("lookupBulkData", 2_000, 5_000, () -> h.lookupBulkData(burst, 0, 16, 64, data));
             byte[] arr = k.toArray(ValueLayout.JAVA_BYTE);
-            assertEquals(0, AllocationMeter.bytesAllocated(20_000, 50_000, () -> h.lookupData(arr, data, 0)), "byte[] lookupData");
+            AllocationMeter.assertNoAllocation("byte[] lookupData", 20_000, 50_000, () -> h.lookupData(arr, data, 0));
             key(k, 0, 100_000, 16);
-            assertEquals(0, AllocationMeter.bytesAllocated(20_000, 50_000, () -> {
+            AllocationMeter.assertNoAllocation("add + delete", 20_000, 50_000, () -> {
                 h.add(k, 0, 1);
                 h.delete(k, 0);
-            }), "add + delete");
+            });
         }
     }
 

@@ -214,10 +214,10 @@ class Lpm6Test {
         for (int i = 0; i < 32; i++) System.arraycopy(addr(i % 2 == 0 ? "2001:db8:1:2::1" : "2001:db8::" + i), 0, ips, 16 * i, 16);
         int[] hops = new int[32];
         long[] sink = new long[1];
-        assertEquals(0, AllocationMeter.bytesAllocated(20_000, 10_000, () -> {
+        AllocationMeter.assertNoAllocation("lookup", 20_000, 10_000, () -> {
             for (int i = 0; i < 32; i++) sink[0] += lpm.lookup(ips, 16 * i);
-        }), "lookup");
-        assertEquals(0, AllocationMeter.bytesAllocated(20_000, 10_000, () -> lpm.lookupBulk(ips, hops, 32)), "lookupBulk");
+        });
+        AllocationMeter.assertNoAllocation("lookupBulk", 20_000, 10_000, () -> lpm.lookupBulk(ips, hops, 32));
         assertTrue(sink[0] != 0);
     }
 

@@ -294,11 +294,11 @@ class LpmTest {
         int[] ips = new int[32], hops = new int[32];
         for (int i = 0; i < 32; i++) ips[i] = 0x0A000100 + i * 3;
         long[] sink = new long[1];
-        assertEquals(0, AllocationMeter.bytesAllocated(20_000, 10_000, () -> {
+        AllocationMeter.assertNoAllocation("lookup", 20_000, 10_000, () -> {
             for (int ip : ips) sink[0] += lpm.lookup(ip);
-        }), "lookup");
-        assertEquals(0, AllocationMeter.bytesAllocated(20_000, 10_000, () -> lpm.lookupBulk(ips, hops, 32)), "lookupBulk");
-        assertEquals(0, AllocationMeter.bytesAllocated(20_000, 10_000, () -> lpm.lookupX4(ips, 4, hops, 0, -1)), "lookupX4");
+        });
+        AllocationMeter.assertNoAllocation("lookupBulk", 20_000, 10_000, () -> lpm.lookupBulk(ips, hops, 32));
+        AllocationMeter.assertNoAllocation("lookupX4", 20_000, 10_000, () -> lpm.lookupX4(ips, 4, hops, 0, -1));
         assertTrue(sink[0] != 0);
     }
 

@@ -296,13 +296,12 @@ class NetTest {
     @Test
     void hotHelpersAllocateNothing() {
         Mbuf m = packet(udp4(100));
-        long bytes = AllocationMeter.bytesAllocated(20_000, 10_000, () -> {
+        AllocationMeter.assertNoAllocation("hot helpers", 20_000, 10_000, () -> {
             Ether.swapMacs(m);
             Ipv4.setChecksum(m, 14);
             Ipv4.setUdptcpChecksum(m, 14);
             if (!Ipv4.cksumVerify(m, 14) || !Ipv4.udptcpCksumVerify(m, 14) || Ether.l2Len(m) != 14) throw new AssertionError();
         });
-        assertEquals(0, bytes);
         m.free();
     }
 }

@@ -64,6 +64,12 @@ public final class TestPmd {
     boolean running;
     private final EthStats[] portBase = new EthStats[EthDev.MAX_PORTS];
     private long fwdStartNanos, fwdNanos;
+    /** The accumulated forward statistics of the last stop, for the closing Throughput line. */
+    private FwdTotals lastTotals = new FwdTotals(0, 0, 0, 0);
+
+    /** The "Accumulated forward statistics for all ports" numbers: what came in and what left. */
+    record FwdTotals(long rx, long rxDropped, long tx, long txDropped) {
+    }
     private boolean oddPortsWarned;
 
     // "Throughput (since last show)" state per port, as nic_stats_display's statics
@@ -455,7 +461,7 @@ public final class TestPmd {
         fwdNanos += System.nanoTime() - fwdStartNanos;
         running = false;
         if (failed != null) err.println("testpmd: " + failed.getMessage());
-        printFwdStats();
+        lastTotals = printFwdStats();
         if (!rxIdle.equals("busy")) printLcoreCpu();
         for (FwdLcore lc : lcores) lc.close();
         out.println();
@@ -625,8 +631,8 @@ public final class TestPmd {
         out.printf("%n  NIC statistics for port %d cleared%n", id);
     }
 
-    /** fwd_stats_display: per stream (when streams outnumber ports), per port, then the sum. */
-    void printFwdStats() {
+    /** fwd_stats_display: per stream (when streams outnumber ports), per port, then the sum, which it returns. */
+    FwdTotals printFwdStats() {
         boolean csum = engine.name().equals("csum");
         long[] txDropped = new long[EthDev.MAX_PORTS], badIp = new long[EthDev.MAX_PORTS], badL4 = new long[EthDev.MAX_PORTS];
         StringBuilder sb = new StringBuilder();
@@ -670,6 +676,7 @@ public final class TestPmd {
         if (totNombuf > 0) sb.append(String.format("  RX-nombufs: %-14d%n", totNombuf));
         sb.append("  ").append(acc).append("++++++++++++++++++++++++++++++++++++++++++++++").append(acc).append('\n');
         out.print(sb);
+        return new FwdTotals(totRx, totRxDropped, totTx, totTxDropped);
     }
 
     private static void appendStreamStats(StringBuilder sb, FwdStream fs, boolean csum) {
@@ -686,14 +693,26 @@ public final class TestPmd {
         }
     }
 
-    /** The final line of a non-interactive run: the rate over the forwarding time. */
+    /**
+     * The final line of a non-interactive run, rates over the forwarding time: the packets that
+     * left the ports (the summary's accumulated TX-packets: what the drivers sent, not what they
+     * took) and beside them those dropped (its TX-dropped: refused by a port, or taken and counted
+     * as an error, as a port whose interface is gone does). rxonly reports what it received.
+     */
     private void printThroughput() {
-        boolean generates = engine.name().equals("txonly") || engine.name().equals("flowgen");
-        long packets = 0;
-        for (FwdStream fs : streams) packets += generates ? fs.txPackets() : fs.rxPackets();
+        FwdTotals t = lastTotals;
         double secs = fwdNanos / 1e9;
-        out.printf(Locale.ROOT, "Throughput: %.2f Mpps %s (%d packets in %.2f s)%n", secs > 0 ? packets / secs / 1e6 : 0.0,
-                generates ? "sent" : "forwarded", packets, secs);
+        if (engine.name().equals("rxonly")) {
+            out.printf(Locale.ROOT, "Throughput: %.2f Mpps received (%d packets in %.2f s)%n", mpps(t.rx(), secs), t.rx(), secs);
+            return;
+        }
+        String verb = engine.name().equals("txonly") || engine.name().equals("flowgen") ? "sent" : "forwarded";
+        out.printf(Locale.ROOT, "Throughput: %.2f Mpps %s, %.2f Mpps dropped (%d packets %s, %d dropped in %.2f s)%n",
+                mpps(t.tx(), secs), verb, mpps(t.txDropped(), secs), t.tx(), verb, t.txDropped(), secs);
+    }
+
+    private static double mpps(long packets, double secs) {
+        return secs > 0 ? packets / secs / 1e6 : 0.0;
     }
 
     /** show port info: port_infos_display's layout, for what jpdk ports have. */

@@ -205,13 +205,13 @@ class PipelineTest {
                 }
                 EthDev p0 = EthDev.get(0), p1 = EthDev.get(1);
                 Pipeline.RtcStage rtc = new Pipeline.RtcStage(p0, p1, 32);
-                assertEquals(0, AllocationMeter.bytesAllocated(50_000, 20_000, rtc::doWork), "rtc stage");
+                AllocationMeter.assertNoAllocation("rtc stage", 50_000, 20_000, rtc::doWork);
                 EthDev[] pair = new EthDev[EthDev.MAX_PORTS];
                 pair[0] = p1;
                 pair[1] = p0;
                 Pipeline.Runner io = new Pipeline.Runner(0, List.of(new Pipeline.RxStage(new EthDev[]{p0, p1}, a, 32),
                         new Pipeline.WorkerStage(a, b, 32), new Pipeline.TxStage(b, pair, 32)));
-                assertEquals(0, AllocationMeter.bytesAllocated(50_000, 20_000, io::pass), "rx, worker and tx stages");
+                AllocationMeter.assertNoAllocation("rx, worker and tx stages", 50_000, 20_000, io::pass);
                 assertTrue(rtc.get(Pipeline.Stage.TX) > 0 && io.stages[2].get(Pipeline.Stage.TX) > 0);
                 Mbuf[] left = new Mbuf[1024];
                 for (Ring<Mbuf> r : List.of(a, b)) Mbuf.freeBulk(left, 0, r.dequeueBurst(left, 0, left.length));

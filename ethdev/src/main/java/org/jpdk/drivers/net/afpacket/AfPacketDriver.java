@@ -7,6 +7,7 @@ import org.jpdk.ethdev.EthDev;
 import org.jpdk.ethdev.EthDevException;
 import org.jpdk.ethdev.EthDevOps;
 import org.jpdk.ethdev.EthDriver;
+import org.jpdk.ethdev.EthEvent;
 import org.jpdk.ethdev.LinkStatus;
 import org.jpdk.ethdev.MacAddr;
 import org.jpdk.ethdev.Offloads;
@@ -25,6 +26,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * DPDK's net_af_packet (alias eth_af_packet): a port on a Linux network interface through
@@ -74,8 +76,15 @@ import java.util.Set;
  * resets on each read, so they are accumulated) are reported as imissed and as the xstat
  * {@code rx_q<i>_kernel_drops}. Link state, speed and MAC come from the interface; MTU,
  * promiscuous, all-multicast and MAC changes are made on the interface. Promiscuous and
- * all-multicast are put back as they were at probe when the port is closed. If the interface
- * disappears, the link reports down, rx receives nothing and tx counts every packet as an error.
+ * all-multicast are put back as they were at probe when the port is closed.
+ *
+ * <p>If the interface is deleted, the port says so once: a log line naming the interface and what
+ * showed it, then the events LINK_STATE_CHANGE and DEVICE_REMOVED. What shows it, without a syscall
+ * per packet: a transmit kick failing with ENXIO (the kernel's socket has no device any more), or,
+ * on a port that only receives, the socket's pending error (ENETDOWN), which the rx lcore looks for
+ * with one poll every {@link AfPacketRxQueue#ERROR_CHECK_INTERVAL} empty bursts. From then on the
+ * link reads down, rx receives nothing and tx drops and counts every packet as an error, without
+ * touching the rings or the kernel.
  */
 public final class AfPacketDriver implements EthDriver {
     /** As DPDK's RTE_PMD_AF_PACKET_MAX_RINGS. */
@@ -215,6 +224,8 @@ public final class AfPacketDriver implements EthDriver {
         private boolean vlanStrip, timestamps, closed;
         /** The longest packet TX takes: a frame's room and the interface MTU (plus header and tag). */
         volatile int txMaxLen;
+        /** Set once, by whichever thread first sees that the interface was deleted. */
+        private final AtomicBoolean gone = new AtomicBoolean();
 
         Device(EthDev port, String name, Config c, NetIf nif, int ifindex, PacketSocket[] socks) {
             super(port);
@@ -241,6 +252,11 @@ public final class AfPacketDriver implements EthDriver {
         /** Queue pair {@code q}'s socket descriptor (for tests and tools). */
         public int socketFd(int q) {
             return socks[q].fd;
+        }
+
+        /** Queue pair {@code q}'s socket with its rings (tests). */
+        PacketSocket socket(int q) {
+            return socks[q];
         }
 
         @Override
@@ -277,7 +293,7 @@ public final class AfPacketDriver implements EthDriver {
 
         @Override
         public RxQueue rxQueueSetup(int queue, int nbDesc, int socketId, Mempool<Mbuf> pool) {
-            return new AfPacketRxQueue(socks[queue], pool, vlanStrip, timestamps);
+            return new AfPacketRxQueue(this, socks[queue], pool, vlanStrip, timestamps);
         }
 
         @Override
@@ -312,10 +328,41 @@ public final class AfPacketDriver implements EthDriver {
             nif.close();
         }
 
+        /** Whether the interface was seen deleted (then rx receives nothing, tx drops and counts every packet). */
+        boolean isGone() {
+            return gone.get();
+        }
+
+        /**
+         * The interface the sockets are bound to was deleted ({@code why}: what showed it). Once
+         * per port, from whichever lcore (or control thread) saw it first: one log line, then
+         * LINK_STATE_CHANGE and DEVICE_REMOVED for the port's event callbacks. The link reads down
+         * from now on; an interface made again with the same name is another ifindex, which these
+         * sockets never see.
+         */
+        void interfaceGone(String why) {
+            if (gone.get() || !gone.compareAndSet(false, true)) return;
+            EthDev.LOG.warning(port.error("interface " + c.iface() + " (ifindex " + ifindex + ") is gone: " + why + "; link down").getMessage());
+            raiseEvent(EthEvent.LINK_STATE_CHANGE);
+            raiseEvent(EthEvent.DEVICE_REMOVED);
+        }
+
+        /**
+         * The rx lcore found an error pending on {@code s} (the kernel sets ENETDOWN when the
+         * interface goes down or away): reads and clears it, so that an rx interrupt wait on the
+         * socket does not wake for it again and again, and reports the interface gone if it is.
+         * A link that only went down is left to {@link #link}: the kernel resumes delivery when it
+         * comes back up.
+         */
+        void socketError(PacketSocket s) {
+            int e = s.takeError();
+            if (!present()) interfaceGone("socket error " + (e == 0 ? "(none left)" : Errno.name(e)) + " and no interface has ifindex " + ifindex);
+        }
+
         /** Up when started and the interface (still the one bound) is up with carrier. */
         @Override
         public LinkStatus link(boolean started) {
-            if (!started || !present()) return LinkStatus.DOWN;
+            if (!started || gone.get() || !present()) return LinkStatus.DOWN;
             try {
                 if (!nif.isRunning()) return LinkStatus.DOWN;
             } catch (LinuxException e) {

@@ -27,20 +27,31 @@ import static org.jpdk.drivers.net.afpacket.PacketSocket.*;
  * {@link Mbuf#F_RX_VLAN}; with the VLAN_STRIP rx offload also {@link Mbuf#F_RX_VLAN_STRIPPED} and
  * the data stays untagged; without it the tag (with the kernel's TPID, 0x8100 if it gave none) is
  * put back in front of the EtherType, as rte_vlan_insert does, so the app sees the frame as sent.
+ * <li>Every {@link #ERROR_CHECK_INTERVAL} empty bursts one poll (timeout 0) looks for an error the
+ * kernel set on the socket: that is how a port that only receives learns that its interface was
+ * deleted ({@link AfPacketDriver.Device#socketError}).
  * </ul>
  * Allocates nothing on the heap; the counters are written by the polling lcore only.
  */
 final class AfPacketRxQueue extends RxQueue {
     private static final int ETH_HLEN = 14, VLAN_HLEN = 4, ETH_ADDRS = 12, TPID_8021Q = 0x8100;
+    /**
+     * Empty bursts between two looks at the socket's error state (one poll with timeout 0, no
+     * allocation): a few milliseconds of busy polling, a fraction of a percent of its time.
+     */
+    static final int ERROR_CHECK_INTERVAL = 1 << 14;
 
+    private final AfPacketDriver.Device dev;
     private final PacketSocket sock;
     private final MemorySegment ring;
     private final long[] frameOffsets;
     private final int frameCount, frameSize;
     private final Mempool<Mbuf> pool;
     private final boolean vlanStrip, timestamps;
+    private int emptyBursts;
 
-    AfPacketRxQueue(PacketSocket sock, Mempool<Mbuf> pool, boolean vlanStrip, boolean timestamps) {
+    AfPacketRxQueue(AfPacketDriver.Device dev, PacketSocket sock, Mempool<Mbuf> pool, boolean vlanStrip, boolean timestamps) {
+        this.dev = dev;
         this.sock = sock;
         this.ring = sock.map;
         this.frameOffsets = sock.frameOffsets;
@@ -64,7 +75,7 @@ final class AfPacketRxQueue extends RxQueue {
             if ((status & TP_STATUS_USER) == 0) break;
             int len = r.get(JAVA_INT, f + OFF_LEN), snap = r.get(JAVA_INT, f + OFF_SNAPLEN);
             int mac = r.get(JAVA_SHORT, f + OFF_MAC) & 0xffff;
-            if (snap != len || snap < ETH_HLEN || mac + (long) snap > frameSize) {
+            if (snap != len || snap < ETH_HLEN || mac + (long) snap > frameSize) {   // bounded: the copy stays in this frame
                 bad++;
             } else {
                 Mbuf m = copyIn(r, f + mac, snap);
@@ -87,7 +98,13 @@ final class AfPacketRxQueue extends RxQueue {
         s.rxNext = i;
         if (got > 0) countRx(got, bytes);
         if (bad > 0) countErrors(bad);
+        if (got == 0 && (++emptyBursts & (ERROR_CHECK_INTERVAL - 1)) == 0) checkSocket();
         return got;
+    }
+
+    /** Every ERROR_CHECK_INTERVAL empty bursts: has the kernel flagged the socket (interface down or deleted)? */
+    private void checkSocket() {
+        if (!dev.isGone() && sock.errorPending()) dev.socketError(sock);
     }
 
     /** Copies {@code len} bytes at {@code at} into a fresh mbuf, chained when needed; null (nothing kept) when the pool is dry. */

@@ -2,6 +2,7 @@ package org.jpdk.drivers.net.afpacket;
 
 import org.jpdk.ethdev.TxQueue;
 import org.jpdk.mbuf.Mbuf;
+import org.jpdk.sys.Errno;
 import org.jpdk.sys.Libc;
 
 import java.lang.foreign.MemorySegment;
@@ -22,10 +23,15 @@ import static org.jpdk.drivers.net.afpacket.PacketSocket.*;
  * kick is repeated with errno capture to learn why). EAGAIN/ENOBUFS leave frames queued for the next kick (they count as sent, as
  * in DPDK). Any other error (ENXIO: the interface is gone; ENETDOWN: it is down) sent nothing:
  * the frames of this burst go back to AVAILABLE, the cursor moves back to the first of them (the
- * kernel's own cursor is there) and they count as oerrors.
+ * kernel's own cursor is there) and they count as oerrors. ENXIO also tells the port that its
+ * interface is gone ({@link AfPacketDriver.Device#interfaceGone}); later bursts are dropped and
+ * counted at once.
  * </ol>
  * A packet longer than a frame holds ({@code framesz - 32}) or than the interface's MTU allows
- * (MTU + 14 + 4 for a tag) is dropped and counted in oerrors. Allocates nothing on the heap.
+ * (MTU + 14 + 4 for a tag), and a chain whose segments do not add up to its pktLen
+ * ({@link Mbuf#lengthsConsistent}), are dropped and counted in oerrors. The copy goes into a slice
+ * bounded to the frame's data area ({@link PacketSocket#txData}), so even a wrong length could
+ * only throw, never write into the next frame's header. Allocates nothing on the heap.
  */
 final class AfPacketTxQueue extends TxQueue {
     private static final int ETH_HLEN = 14;
@@ -34,6 +40,7 @@ final class AfPacketTxQueue extends TxQueue {
     private final PacketSocket sock;
     private final MemorySegment ring;
     private final long[] frameOffsets;
+    private final MemorySegment[] txData;
     private final int frameCount;
 
     AfPacketTxQueue(AfPacketDriver.Device dev, PacketSocket sock) {
@@ -41,12 +48,14 @@ final class AfPacketTxQueue extends TxQueue {
         this.sock = sock;
         this.ring = sock.map;
         this.frameOffsets = sock.frameOffsets;
+        this.txData = sock.txData;
         this.frameCount = sock.frameCount;
     }
 
     @Override
     public int txBurst(Mbuf[] pkts, int off, int n) {
         if (n <= 0) return 0;
+        if (dev.isGone()) return dropAll(pkts, off, n);
         PacketSocket s = sock;
         MemorySegment r = ring;
         long[] fo = frameOffsets;
@@ -56,7 +65,7 @@ final class AfPacketTxQueue extends TxQueue {
         for (; k < n; k++) {                                                 // fill
             Mbuf m = pkts[off + k];
             int len = m.pktLen();
-            if (len > max || len < ETH_HLEN) {
+            if (len > max || len < ETH_HLEN || !m.lengthsConsistent()) {   // too long, a runt, or a chain at odds with pktLen
                 bad++;
                 continue;
             }
@@ -66,10 +75,11 @@ final class AfPacketTxQueue extends TxQueue {
                 if (st != TP_STATUS_WRONG_FORMAT) break;                     // full: the caller keeps the rest
                 bad++;
             }
-            long at = f + TX_DATA_OFFSET;
+            MemorySegment frame = txData[i];                                 // bounded: this frame's data area
+            int at = 0;
             for (Mbuf seg = m; seg != null; seg = seg.next()) {
                 int dl = seg.dataLen();
-                MemorySegment.copy(seg.buffer(), seg.dataOff(), r, at, dl);
+                MemorySegment.copy(seg.buffer(), seg.dataOff(), frame, at, dl);
                 at += dl;
             }
             r.set(JAVA_INT, f + OFF_LEN, len);
@@ -81,9 +91,10 @@ final class AfPacketTxQueue extends TxQueue {
         s.txNext = i;
         Mbuf.freeBulk(pkts, off, k);                                         // free
         if (filled > 0) {
+            long kick;
             if (Libc.sendNoErrno(s.fd, MemorySegment.NULL, 0, Libc.MSG_DONTWAIT) < 0   // kick
-                    && !retryable(Libc.send(s.fd, MemorySegment.NULL, 0, Libc.MSG_DONTWAIT))) {
-                kickFailed(first, filled, bytes, bad);
+                    && !retryable(kick = Libc.send(s.fd, MemorySegment.NULL, 0, Libc.MSG_DONTWAIT))) {
+                kickFailed(first, filled, bytes, bad, (int) -kick);
                 return k;
             }
             countTx(filled, bytes);
@@ -97,7 +108,9 @@ final class AfPacketTxQueue extends TxQueue {
      * back to AVAILABLE and {@code txNext} to the first of them; those count as errors, the
      * others (if the kernel sent some before failing) as sent.
      */
-    private void kickFailed(int first, int filled, long bytes, int bad) {
+    private void kickFailed(int first, int filled, long bytes, int bad, int errno) {
+        // ENXIO: the socket's device is gone (deleted); ENETDOWN is a link that is only down
+        if (errno == Errno.ENXIO || errno == Errno.ENODEV) dev.interfaceGone("sendto: " + Errno.name(errno));
         PacketSocket s = sock;
         MemorySegment r = ring;
         int i = first, lost = 0, next = -1;
@@ -115,5 +128,12 @@ final class AfPacketTxQueue extends TxQueue {
         if (next >= 0) s.txNext = next;
         if (filled > lost) countTx(filled - lost, bytes - lostBytes);
         countErrors(bad + lost);
+    }
+
+    /** The interface is gone: every packet is dropped and counted, the ring and the kernel left alone. */
+    private int dropAll(Mbuf[] pkts, int off, int n) {
+        Mbuf.freeBulk(pkts, off, n);
+        countErrors(n);
+        return n;
     }
 }

@@ -3,6 +3,7 @@ package org.jpdk.drivers.net.afpacket;
 import org.jpdk.sys.Errno;
 import org.jpdk.sys.Libc;
 import org.jpdk.sys.LinuxException;
+import org.jpdk.sys.Mapping;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -59,25 +60,45 @@ final class PacketSocket implements AutoCloseable {
     /** tp_status, read with acquire and written with release (see the class comment). */
     static final VarHandle STATUS = JAVA_INT.varHandle();
 
-    final int fd;
+    /** The socket; -1 once closed, so a late kick fails with EBADF instead of reaching a reused descriptor. */
+    volatile int fd;
     final String what;
+    /** Owns {@link #map}: closed first on close, so an lcore still polling gets IllegalStateException, never a fault. */
+    private final Arena rings;
+    /** Both rings, RX then TX: exactly the bytes mapped. */
     final MemorySegment map;
     /** Frame offsets: RX ring frames at [0, framecnt), TX ring frames at [framecnt, 2 framecnt). */
     final long[] frameOffsets;
+    /**
+     * TX frame i's data area ({@code framesz - 32} bytes from frame + 32), a slice of {@link #map}
+     * made once: transmit copies into it, so no length can carry a copy into the next frame.
+     */
+    final MemorySegment[] txData;
     final int frameCount, frameSize;
     /** The next RX frame to look at, and the next TX frame to fill. */
     int rxNext, txNext;
     /** Kernel drops (tp_drops) read so far; PACKET_STATISTICS resets on each read. */
     long drops;
+    /**
+     * A struct pollfd on this socket asking for no event (poll then reports only POLLERR, POLLHUP,
+     * POLLNVAL). Not in {@link #rings}: a poll running while the port closes would hold that arena
+     * open and make the close fail; a late poll on a closed descriptor only reads state.
+     */
+    private final MemorySegment errorPoll;
     private boolean closed;
 
-    private PacketSocket(int fd, String what, MemorySegment map, long[] frameOffsets, int frameCount, int frameSize) {
+    private PacketSocket(int fd, String what, Arena rings, MemorySegment map, long[] frameOffsets, int frameCount, int frameSize) {
         this.fd = fd;
         this.what = what;
+        this.rings = rings;
         this.map = map;
         this.frameOffsets = frameOffsets;
         this.frameCount = frameCount;
         this.frameSize = frameSize;
+        this.errorPoll = Arena.ofAuto().allocate(8, 4);
+        errorPoll.set(JAVA_INT, 0, fd);
+        this.txData = new MemorySegment[frameCount];
+        for (int i = 0; i < frameCount; i++) txData[i] = map.asSlice(frameOffsets[frameCount + i] + TX_DATA_OFFSET, frameSize - TX_DATA_OFFSET);
     }
 
     /**
@@ -89,7 +110,8 @@ final class PacketSocket implements AutoCloseable {
         // protocol 0: the socket receives nothing until bind names the interface and ETH_P_ALL, so no
         // frame of another interface slips in, and setting up the rings needs no RCU grace period
         int fd = Libc.socket(Libc.AF_PACKET, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, 0, what);
-        long addr = 0, len = 0;
+        Arena rings = Arena.ofShared();
+        MemorySegment map;
         try (Arena a = Arena.ofConfined()) {
             check(Libc.setsockopt(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2), "PACKET_VERSION=TPACKET_V2", what);
             // a full TX ring or a malformed frame must not stop the kernel: skip the frame instead
@@ -105,15 +127,16 @@ final class PacketSocket implements AutoCloseable {
             req.set(JAVA_INT, 12, c.frameCount());
             check(Libc.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, req), "PACKET_RX_RING " + c.ringDescription(), what);
             check(Libc.setsockopt(fd, SOL_PACKET, PACKET_TX_RING, req), "PACKET_TX_RING " + c.ringDescription(), what);
-            len = 2L * c.ringBytes();
-            addr = Libc.mmap(0, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0, what + ", rings of " + len + " bytes");
+            long len = 2L * c.ringBytes();
+            // bounded: the rings' bytes, in an arena whose close (with the socket) makes any late access throw, then unmaps
+            map = Mapping.map(rings, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0, what + ", rings of " + len + " bytes");
             MemorySegment sll = a.allocate(20, 4);
             sll.set(JAVA_SHORT, 0, (short) Libc.AF_PACKET);
             sll.set(JAVA_SHORT, 2, (short) htons(ETH_P_ALL));
             sll.set(JAVA_INT, 4, ifindex);
             Libc.bind(fd, sll, what);
         } catch (RuntimeException e) {
-            if (addr != 0) Libc.munmap(addr, len);
+            rings.close();
             Libc.close(fd);
             throw e;
         }
@@ -123,7 +146,7 @@ final class PacketSocket implements AutoCloseable {
             offs[i] = (long) (i / fpb) * c.blockSize() + (long) (i % fpb) * c.frameSize();
             offs[n + i] = c.ringBytes() + offs[i];
         }
-        return new PacketSocket(fd, what, MemorySegment.ofAddress(addr).reinterpret(len), offs, n, c.frameSize());
+        return new PacketSocket(fd, what, rings, map, offs, n, c.frameSize());
     }
 
     /**
@@ -162,6 +185,26 @@ final class PacketSocket implements AutoCloseable {
         drops = keep;
     }
 
+    /**
+     * Whether the socket has an error pending, by a {@code poll} with timeout 0 that allocates
+     * nothing: the kernel sets one (ENETDOWN) when the bound interface goes down or is deleted.
+     * For the rx lcore, now and then; {@link #takeError} reads and clears it.
+     */
+    boolean errorPending() {
+        errorPoll.set(JAVA_SHORT, 6, (short) 0);
+        return Libc.pollNoErrno(errorPoll, 1, 0) > 0
+                && (errorPoll.get(JAVA_SHORT, 6) & (Libc.POLLERR | Libc.POLLHUP | Libc.POLLNVAL)) != 0;
+    }
+
+    /** Reads and clears the socket's pending error (SO_ERROR); returns the errno, 0 for none. Allocates: not per burst. */
+    int takeError() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            int r = Libc.getsockopt(fd, Libc.SOL_SOCKET, Libc.SO_ERROR, v);
+            return r < 0 ? -r : v.get(JAVA_INT, 0);
+        }
+    }
+
     /** Hands every filled RX frame back to the kernel unread; returns how many. Port stopped only. */
     int flushRx() {
         int n = 0, i = rxNext;
@@ -176,12 +219,19 @@ final class PacketSocket implements AutoCloseable {
         return n;
     }
 
+    /**
+     * Unmaps the rings, then closes the socket. The port has stopped and released its queues by
+     * now; an lcore that polls one anyway (a bug) gets IllegalStateException from the closed
+     * rings, and a kick it had already begun fails with EBADF.
+     */
     @Override
     public synchronized void close() {
         if (closed) return;
         closed = true;
-        Libc.munmap(map.address(), map.byteSize());
-        Libc.close(fd);
+        int s = fd;
+        fd = -1;
+        rings.close();
+        Libc.close(s);
     }
 
     static int htons(int v) {

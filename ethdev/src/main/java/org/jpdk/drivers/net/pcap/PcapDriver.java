@@ -469,7 +469,11 @@ public final class PcapDriver implements EthDriver {
         }
     }
 
-    /** Writes each packet to the queue's file and frees it; after a failed write, counts and drops. */
+    /**
+     * Writes each packet to the queue's file and frees it; after a failed write, counts and drops.
+     * A chain whose segments do not add up to its pktLen is dropped and counted, not written as a
+     * record whose lengths disagree with its bytes.
+     */
     static final class FileTxQueue extends TxQueue {
         private final PcapWriter writer;
         private boolean broken;
@@ -487,6 +491,7 @@ public final class PcapDriver implements EthDriver {
                 try {
                     for (int i = off; i < off + n; i++) {
                         Mbuf m = pkts[i];
+                        if (!m.lengthsConsistent()) continue;        // a chain at odds with its pktLen: dropped, an error
                         writer.write(m);
                         bytes += m.pktLen();
                         written++;

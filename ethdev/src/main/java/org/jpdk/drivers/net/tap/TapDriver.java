@@ -6,6 +6,7 @@ import org.jpdk.ethdev.EthDev;
 import org.jpdk.ethdev.EthDevException;
 import org.jpdk.ethdev.EthDevOps;
 import org.jpdk.ethdev.EthDriver;
+import org.jpdk.ethdev.EthEvent;
 import org.jpdk.ethdev.LinkStatus;
 import org.jpdk.ethdev.MacAddr;
 import org.jpdk.ethdev.Offloads;
@@ -14,6 +15,7 @@ import org.jpdk.ethdev.RxQueue;
 import org.jpdk.ethdev.TxQueue;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
+import org.jpdk.sys.Errno;
 import org.jpdk.sys.Libc;
 import org.jpdk.sys.LinuxException;
 import org.jpdk.sys.NetIf;
@@ -26,6 +28,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -51,6 +54,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the interface up, stop takes it down; close releases every fd, which removes the interface
  * unless {@code persist=1} or it existed before the probe (then it is left as found). One frame
  * per read and per write: see {@link TapRxQueue} and {@link TapTxQueue}.
+ *
+ * <p>If the interface is deleted under the port ({@code ip link del}), the queue fds fail every
+ * read and write with EBADFD: the first queue to see it logs one line naming the tap and raises
+ * LINK_STATE_CHANGE and DEVICE_REMOVED; from then on the link reads down, rx receives nothing and tx
+ * drops and counts every packet, without a syscall. (An rx interrupt wait on such a queue keeps
+ * waking, as the kernel reports the fd in error: stop polling the port on DEVICE_REMOVED.)
  */
 public final class TapDriver implements EthDriver {
     /** Queue pairs per port (RTE_PMD_TAP_MAX_QUEUES). */
@@ -142,6 +151,8 @@ public final class TapDriver implements EthDriver {
         private int[] fds = new int[0];  // queue pair i reads and writes fds[i]
         private boolean rxScatter;
         private boolean closed;
+        /** Set once, by whichever thread first sees that the interface was deleted. */
+        private final AtomicBoolean gone = new AtomicBoolean();
 
         private Device(EthDev port, String devName, String tunPath, String ifName, boolean persist, boolean existed, int nsFd,
                        String nsId, int keepAliveFd, NetIf nif, MacAddr mac) {
@@ -258,12 +269,12 @@ public final class TapDriver implements EthDriver {
 
         @Override
         public RxQueue rxQueueSetup(int queue, int nbDesc, int socketId, Mempool<Mbuf> pool) {
-            return new TapRxQueue(fds[queue], pool, rxScatter);
+            return new TapRxQueue(this, fds[queue], pool, rxScatter);
         }
 
         @Override
         public TxQueue txQueueSetup(int queue, int nbDesc, int socketId) {
-            return new TapTxQueue(fds[queue]);
+            return new TapTxQueue(this, fds[queue]);
         }
 
         /** Brings the interface up with the port's promiscuous and all-multicast modes (DPDK's tap_link_set_up). */
@@ -278,7 +289,13 @@ public final class TapDriver implements EthDriver {
 
         @Override
         public void stop() {
-            control(() -> nif.setUp(false));
+            if (gone.get()) return;
+            try {
+                nif.setUp(false);
+            } catch (LinuxException e) {
+                if (e.errno() != Errno.ENODEV) throw port.error(e.getMessage());
+                interfaceGone(e.getMessage());                          // nothing left to take down
+            }
         }
 
         @Override
@@ -294,12 +311,31 @@ public final class TapDriver implements EthDriver {
             nif.close();
             Libc.close(keepAliveFd); // the last fd: the kernel removes the interface unless it is persistent
             Libc.close(nsFd);
-            EthDev.LOG.info("--vdev " + devName + ": tap " + ifName + (persist || existed ? " kept" : " removed"));
+            EthDev.LOG.info("--vdev " + devName + ": tap " + ifName + (gone.get() ? " was deleted already" : persist || existed ? " kept" : " removed"));
+        }
+
+        /** Whether the interface was seen deleted (then rx receives nothing, tx drops and counts every packet). */
+        boolean isGone() {
+            return gone.get();
+        }
+
+        /**
+         * The tap interface was deleted under the port ({@code why}: what showed it; the queue fds
+         * then fail every read and write with EBADFD). Once per port, from whichever thread saw it
+         * first: one log line, then LINK_STATE_CHANGE and DEVICE_REMOVED for the port's event
+         * callbacks.
+         */
+        void interfaceGone(String why) {
+            if (gone.get() || !gone.compareAndSet(false, true)) return;
+            EthDev.LOG.warning(port.error("tap " + ifName + " is gone: " + why + "; link down").getMessage());
+            raiseEvent(EthEvent.LINK_STATE_CHANGE);
+            raiseEvent(EthEvent.DEVICE_REMOVED);
         }
 
         /** Up when the interface is up and has carrier (a queue attached), as DPDK's tap_link_update. */
         @Override
         public LinkStatus link(boolean started) {
+            if (gone.get()) return LinkStatus.DOWN;
             try {
                 return new LinkStatus(LinkStatus.SPEED_10G, true, false, nif.isRunning());
             } catch (LinuxException e) {

@@ -20,13 +20,15 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * is dropped and counted in {@code ierrors}.
  *
  * <p>The queue keeps one spare mbuf between bursts, so an empty poll costs one {@code readv} and
- * no pool traffic. EAGAIN ends a burst; any other read error counts one {@code ierrors} and ends
- * it; a pool running dry counts {@code rx_nombuf}. Allocates nothing after setup.
+ * no pool traffic. EAGAIN ends a burst; EBADFD (the interface was deleted) tells the port and ends
+ * it, and later bursts return nothing at once; any other read error counts one {@code ierrors}
+ * and ends it; a pool running dry counts {@code rx_nombuf}. Allocates nothing after setup.
  */
 final class TapRxQueue extends RxQueue {
     /** The largest frame a tap hands out: MAX_MTU plus the Ethernet header. */
     static final int OVERFLOW_SIZE = 65536;
 
+    private final TapDriver.Device dev;
     private final int fd;
     private final Mempool<Mbuf> pool;
     private final boolean scatter;
@@ -35,18 +37,21 @@ final class TapRxQueue extends RxQueue {
     private final MemorySegment overflow;
     private Mbuf spare;                    // allocated, empty, not yet filled
 
-    TapRxQueue(int fd, Mempool<Mbuf> pool, boolean scatter) {
+    TapRxQueue(TapDriver.Device dev, int fd, Mempool<Mbuf> pool, boolean scatter) {
+        this.dev = dev;
         this.fd = fd;
         this.pool = pool;
         this.scatter = scatter;
         this.iov = arena.allocate(2L * Uio.IOVEC_SIZE, 8);
         this.overflow = arena.allocate(OVERFLOW_SIZE, 64);
+        // bounded: the queue's own OVERFLOW_SIZE bytes, freed with the iovec when the queue is released
         iov.set(JAVA_LONG, 16, overflow.address());
         iov.set(JAVA_LONG, 24, OVERFLOW_SIZE);
     }
 
     @Override
     public int rxBurst(Mbuf[] pkts, int off, int n) {
+        if (dev.isGone()) return 0;
         int got = 0;
         long bytes = 0;
         while (got < n) {
@@ -60,11 +65,13 @@ final class TapRxQueue extends RxQueue {
                 spare = m;
             }
             int room = m.tailroom();
+            // bounded: the mbuf's tailroom (inside its buffer, mapped while the mbuf is out of its pool)
             iov.set(JAVA_LONG, 0, m.buffer().address() + m.dataOff() + m.dataLen());
             iov.set(JAVA_LONG, 8, room);
             long r = Uio.readv(fd, iov, 2);
             if (r < 0) {
-                if (r != -Errno.EAGAIN && r != -Errno.EINTR) countErrors(1);
+                if (r == -Errno.EBADFD) dev.interfaceGone("readv: EBADFD");  // deleted: not an error per poll
+                else if (r != -Errno.EAGAIN && r != -Errno.EINTR) countErrors(1);
                 break;
             }
             int len = (int) r;

@@ -112,7 +112,7 @@ final class Tun {
     }
 
     private static MemorySegment ifreq(Arena a, String name) {
-        MemorySegment ifr = a.allocate(40, 8);
+        MemorySegment ifr = a.allocate(40, 8); // bounded: struct ifreq, all TUNSETIFF/TUNSETQUEUE read or write
         byte[] n = name.getBytes(StandardCharsets.UTF_8);
         MemorySegment.copy(n, 0, ifr, JAVA_BYTE, 0, Math.min(n.length, NetIf.IFNAMSIZ - 1));
         return ifr;

@@ -80,6 +80,7 @@ class AfPacketRingVersionExperiment {
             req.set(JAVA_INT, 16, 1);                                       // V3: retire a block after 1 ms
             if (Libc.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, version == 2 ? req.asSlice(0, 16) : req) < 0) throw new IllegalStateException("ring");
             long addr = Libc.mmap(0, ringBytes, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0, "experiment");
+            // bounded: the ringBytes just mapped; the experiment's threads are joined before the munmap
             MemorySegment ring = MemorySegment.ofAddress(addr).reinterpret(ringBytes);
             MemorySegment sll = ar.allocate(20, 4);
             sll.set(JAVA_SHORT, 0, (short) Libc.AF_PACKET);
