@@ -67,6 +67,7 @@ final class FixedBuffers {
             MemorySegment reg = a.allocate(32, 8);
             reg.set(JAVA_INT, 0, SLOTS);
             reg.set(JAVA_INT, 4, IoUring.RSRC_REGISTER_SPARSE);
+            // bounded: the kernel reads nr_args = 32 bytes of struct io_uring_rsrc_register; SPARSE: no data
             r = IoUringCalls.register(ring.fd, IoUring.REGISTER_BUFFERS2, reg, 32);
         }
         enabled = r >= 0;
@@ -92,6 +93,8 @@ final class FixedBuffers {
         long base = region.address(), end = base + region.byteSize();
         Entry[] t = table;
         java.util.ArrayList<Entry> added = new java.util.ArrayList<>();
+        // bounded: every slot registered lies inside the region's segment; the kernel pins those
+        // pages and a request's part is matched to a slot only when it lies inside it (slotOf)
         for (long s = base; s < end; s += MAX_BUFFER) {
             long e = Math.min(end, s + MAX_BUFFER);
             int slot = freeSlot();
@@ -143,6 +146,7 @@ final class FixedBuffers {
             up.set(JAVA_INT, 0, slot);
             up.set(JAVA_LONG, 8, iov.address());
             up.set(JAVA_INT, 24, 1);
+            // bounded: 32 bytes of struct io_uring_rsrc_update2 naming one 16-byte iovec (nr = 1)
             int r = IoUringCalls.register(ring.fd, IoUring.REGISTER_BUFFERS_UPDATE, up, 32);
             if (r < 0) {
                 LOG.log(Log.INFO, "%s: buffer of %s bytes not registered (IORING_REGISTER_BUFFERS_UPDATE: %s)", what,

@@ -99,7 +99,7 @@ record Geometry(String kind, int blockSize, long blockCount, int maxTransferByte
 
     private static long blockDeviceBytes(int fd, String path) {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_LONG);
+            MemorySegment v = a.allocate(JAVA_LONG); // bounded: BLKGETSIZE64 writes one u64
             int r = Libc.ioctl(fd, BLKGETSIZE64, v);
             if (r < 0) throw new LinuxException("ioctl", "BLKGETSIZE64, " + path, -r);
             return v.get(JAVA_LONG, 0);

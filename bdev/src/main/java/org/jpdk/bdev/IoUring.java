@@ -2,6 +2,7 @@ package org.jpdk.bdev;
 
 import org.jpdk.sys.Errno;
 import org.jpdk.sys.Libc;
+import org.jpdk.sys.Mapping;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -208,19 +209,9 @@ final class IoUring implements AutoCloseable {
         }
     }
 
-    /**
-     * A shared mapping of the ring fd owned by {@code arena}: closing the arena makes late access
-     * throw in every thread, then unmaps (the shape of core's Mapping, which this will use once it
-     * is on main).
-     */
+    /** A shared mapping of the ring fd, a {@link Mapping} of {@code arena}: closing the arena makes late access throw, then unmaps. */
     private static MemorySegment mapping(Arena arena, int fd, long len, long offset, String what) {
-        long addr = Libc.mmap(0, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_POPULATE, fd, offset, what);
-        try {
-            return MemorySegment.ofAddress(addr).reinterpret(len, arena, s -> Libc.munmap(s.address(), len));
-        } catch (RuntimeException e) {
-            Libc.munmap(addr, len);
-            throw e;
-        }
+        return Mapping.map(arena, len, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_POPULATE, fd, offset, what);
     }
 
     static String flagNames(int flags) {

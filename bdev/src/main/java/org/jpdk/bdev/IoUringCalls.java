@@ -73,6 +73,8 @@ final class IoUringCalls {
 
     /** {@code io_uring_setup(entries, params)}: the ring's fd, or {@code -errno}. */
     static int setup(int entries, MemorySegment params) {
+        // bounded: the kernel reads and writes struct io_uring_params, 120 bytes
+        if (params.byteSize() < IoUring.PARAMS_SIZE) throw new IndexOutOfBoundsException("io_uring_params: " + params.byteSize() + " bytes");
         return (int) callWithErrno(NR_IO_URING_SETUP, entries, params.address(), 0, 0, 0, 0);
     }
 
@@ -97,7 +99,8 @@ final class IoUringCalls {
      * {@code IORING_ENTER_EXT_ARG}, {@code arg} is a {@code struct io_uring_getevents_arg} (a wait
      * with a timeout). Submits nothing, may block; returns 0 or {@code -errno}: ETIME when it
      * timed out or a signal ended it, as both mean "look again". Allocates nothing unless a call
-     * that does not wait fails too, which then names the errno.
+     * that does not wait fails too, which then names the errno. The kernel reads 24 bytes at
+     * {@code arg} and the 16-byte timespec they point to (bounded: the caller's 40-byte cell).
      */
     static int enterWait(int fd, int minComplete, int flags, long arg, long argSize) {
         long r;
@@ -107,11 +110,16 @@ final class IoUringCalls {
             throw rethrow(t);
         }
         if (r >= 0) return 0;
-        int again = (int) callWithErrno(NR_IO_URING_ENTER, fd, 0, 0, 0, 0, 0);
-        return again < 0 ? again : -Errno.ETIME;
+        // a timed-out or interrupted wait is the usual failure: a call that cannot wait then works
+        // (and costs no errno capture, which allocates); if it fails too, learn why
+        int again = enter(fd, 0, 0, 0);
+        return again >= 0 ? -Errno.ETIME : again;
     }
 
-    /** {@code io_uring_register(fd, opcode, arg, nrArgs)}: the result or {@code -errno}. */
+    /**
+     * {@code io_uring_register(fd, opcode, arg, nrArgs)}: the result or {@code -errno}. What the
+     * kernel reads at {@code arg} depends on the opcode; each caller says what bounds it.
+     */
     static int register(int fd, int opcode, MemorySegment arg, int nrArgs) {
         return (int) callWithErrno(NR_IO_URING_REGISTER, fd, opcode, arg.address(), nrArgs, 0, 0);
     }
@@ -149,7 +157,7 @@ final class IoUringCalls {
     static Stat statx(int fd, String what) {
         MemorySegment cs = CAPTURED.get();
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(256, 8);
+            MemorySegment st = a.allocate(256, 8); // bounded: struct statx is 256 bytes
             int r = (int) STATX.invokeExact(cs, fd, a.allocateFrom(""), AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_DIOALIGN, st);
             if (r != 0) throw new LinuxException("statx", what, (int) ERRNO.get(cs, 0L));
             int mask = st.get(JAVA_INT, 0);

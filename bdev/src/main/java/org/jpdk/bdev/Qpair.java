@@ -114,6 +114,7 @@ public final class Qpair implements AutoCloseable {
             int ff = -1;
             if (o.fixedFiles()) {
                 try (Arena a = Arena.ofConfined()) {
+                    // bounded: one s32 fd, nr_args = 1
                     int r = IoUringCalls.register(ring.fd, IoUring.REGISTER_FILES, a.allocateFrom(JAVA_INT, bdev.fd), 1);
                     if (r >= 0) ff = 0;
                     else LOG.log(Log.INFO, "%s: fd not registered (IORING_REGISTER_FILES: %s)", what, Errno.name(-r));
@@ -139,7 +140,8 @@ public final class Qpair implements AutoCloseable {
             for (int i = n - 1; i >= 0; i--) freeRequests[freeRequestCount++] = i;
             if ((ring.features & IoUring.FEAT_EXT_ARG) != 0) {
                 waitArg = arena.allocate(40, 8);
-                waitArg.set(JAVA_LONG, 16, waitArg.address() + 24); // ts: the timespec right after
+                // bounded: getevents_arg (24 bytes) names the timespec in its own last 16 bytes
+                waitArg.set(JAVA_LONG, 16, waitArg.address() + 24);
             } else {
                 waitArg = null;
             }
@@ -307,6 +309,9 @@ public final class Qpair implements AutoCloseable {
             t.expected = (int) piece;
             boolean read = r.op == IoRequest.READ;
             if (r.buf != null) {
+                // bounded: issued + piece <= length <= buf.byteSize() (checked at submission); the
+                // segment stays reachable through r.buf until the callback, but an arena its owner
+                // closes meanwhile cannot be held open (see docs/safety.md)
                 long addr = r.buf.address() + r.issued;
                 int slot = fixed.slotOf(r.buf, addr, piece);
                 if (slot >= 0) {
@@ -334,7 +339,11 @@ public final class Qpair implements AutoCloseable {
         }
     }
 
-    /** Writes the iovecs of the next {@code piece} bytes of {@code r} into {@code t}'s slots; returns their count. */
+    /**
+     * Writes the iovecs of the next {@code piece} bytes of {@code r} into {@code t}'s slots; returns
+     * their count. Bounded: at most iovCount <= MAX_IOV entries, the tracker's slots; each entry
+     * within its segment (iovOffset + take <= byteSize), the segments together at least the length.
+     */
     private static int fillIovecs(IoRequest r, Tracker t, long piece) {
         int n = 0;
         long left = piece;

@@ -59,8 +59,7 @@ class ZeroAllocationTest {
                         if (q.processCompletions(0) == 0 && sleep) q.awaitCompletions(10_000_000L);
                     }
                 };
-                long bytes = AllocationMeter.bytesAllocated(3_000, 1_000, oneRound);
-                assertEquals(0, bytes, "bytes allocated by 1000 rounds of five requests");
+                AllocationMeter.assertNoAllocation("rounds of five requests", 3_000, 100, oneRound);
                 assertEquals(0, c.errors);
                 assertEquals(0, q.spuriousCompletions());
             } finally {
