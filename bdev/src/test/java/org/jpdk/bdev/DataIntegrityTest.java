@@ -46,6 +46,27 @@ class DataIntegrityTest {
         }
     }
 
+    @Test
+    void anSqpollQpairWritesAndReadsWithoutEnteringTheKernelWhileItsThreadIsAwake() throws IOException {
+        try (Scratch s = new Scratch(); Arena arena = Arena.ofShared()) {
+            Path f = s.file(1 << 20);
+            try (Bdev b = Bdev.open(f.toString());
+                 Qpair q = b.allocQpair(QpairOptions.of(4).withSqpoll(true).withSqpollIdleMillis(50))) {
+                assertTrue(q.ringFlags().contains("SQPOLL"), q.ringFlags());
+                MemorySegment w = arena.allocate(8192, 4096), r = arena.allocate(8192, 4096);
+                for (int i = 0; i < 8192; i++) w.set(JAVA_BYTE, i, (byte) (i * 7));
+                Waiter done = new Waiter();
+                assertEquals(0, q.write(w, 16, 8192 / b.blockSize(), done, "w"));
+                done.await(q, 1, 10);
+                assertEquals(0, q.read(r, 16, 8192 / b.blockSize(), done, "r"));
+                done.await(q, 2, 10);
+                assertEquals(0, done.of("w"));
+                assertEquals(0, done.of("r"));
+                assertEquals(-1, w.mismatch(r));
+            }
+        }
+    }
+
     /** Runs the rounds on {@code path}; {@code backing} is the file holding its bytes. */
     static void exercise(String path, Path backing, long seed) throws IOException {
         byte[] model = Files.readAllBytes(backing);

@@ -85,6 +85,31 @@ class RemovalTest {
     }
 
     @Test
+    void aQpairThatDidNotNoticeTheRemovalFailsItsRequestsAtItsNextPoll() throws IOException {
+        Scratch.requireRoot("loop devices and mount", "mkfs.ext4", "mount", "umount");
+        try (Scratch s = new Scratch(); Arena a = Arena.ofShared()) {
+            Path mnt = s.ext4(64 << 20);
+            Path f = dataFile(mnt);
+            try (Bdev b = Bdev.open(f.toString())) {
+                Qpair qa = b.allocQpair(8), qb = b.allocQpair(8);
+                MemorySegment buf = a.allocate(4096, 4096);
+                Waiter wa = new Waiter(), wb = new Waiter();
+                for (int i = 0; i < 16; i++) {
+                    assertEquals(0, qa.read(buf, i * 8L, 8, wa, i));
+                    assertEquals(0, qb.read(buf, i * 8L, 8, wb, i));
+                }
+                shutdown(mnt);
+                wa.await(qa, 16, 10); // qa finds the device gone
+                assertTrue(b.removed());
+                assertEquals(0, qb.deadErrno(), "qb has not polled yet");
+                wb.await(qb, 16, 10);
+                assertEquals(Errno.ENODEV, qb.deadErrno());
+                for (int i = 0; i < 16; i++) assertEquals(-Errno.ENODEV, wb.of(i), "qb's request " + i + " never reached the kernel");
+            }
+        }
+    }
+
+    @Test
     void aFileWhoseFilesystemGoesAwayMidRun() throws Exception {
         Scratch.requireRoot("loop devices and mount", "mkfs.ext4", "mount", "umount");
         try (Scratch s = new Scratch()) {
