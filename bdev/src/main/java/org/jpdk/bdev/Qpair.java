@@ -7,12 +7,12 @@ import org.jpdk.sys.LinuxException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * A queue pair of a {@link Bdev}, as SPDK's {@code spdk_nvme_qpair} and the uring bdev's channel:
- * one io_uring ({@link IoUring}) driven by one lcore, with its requests ({@link IoRequest}, SPDK's
+ * SPDK's request layer over one queue ({@link QueueTransport}: an io_uring, {@link UringQueue})
+ * driven by one lcore, with its requests ({@link IoRequest}, SPDK's
  * {@code nvme_request}) and SQE slots ({@link Tracker}, SPDK's {@code nvme_tracker})
  * preallocated. Submissions ({@link #read}, {@link #write}, {@link #readv}, {@link #writev},
  * {@link #flush}, {@link #writeZeroes}, {@link #unmap}) fill SQEs at once while slots are free and
@@ -36,32 +36,25 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <p>Thread contract: one thread (the lcore) submits, polls and aborts; {@link #close} from that
  * thread or after it stopped polling. Submission and completion allocate nothing, take no lock and
  * log nothing; the callbacks run on the polling thread, inside {@link #processCompletions}.
- * Memory ordering with the kernel is {@link IoUring}'s.
+ * Memory ordering with the kernel is {@link IoUring}'s; when the kernel is entered, {@link UringQueue}'s.
  */
 public final class Qpair implements AutoCloseable {
     /** Buffers a vectored request may have. */
     public static final int MAX_IOV = 64;
-    static final int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2, FALLOC_FL_ZERO_RANGE = 0x10;
     private static final Log.Type LOG = Bdev.LOG;
     /** How long {@link #close} waits for the kernel to hand back cancelled requests. */
     static final long CLOSE_WAIT_NANOS = 2_000_000_000L;
 
     private final Bdev bdev;
-    private final IoUring ring;
+    /** The queue beneath: io_uring here; the seam an NVMe queue pair would plug into. */
+    private final QueueTransport queue;
     private final String what;
-    private final int fileFd, fileFlags;
-    private final boolean sqpoll, iopoll;
-    /** Completions show only when we enter: IOPOLL, or COOP_TASKRUN without the flag that says when. */
-    private final boolean enterToReap;
     private final int depth;
     private final int blockSize;
     private final long blockCount, maxTransfer, boundary;
     private final boolean readOnly;
     private final int errorsBeforeRemoval;
     private final Arena arena;
-    private final FixedBuffers fixed;
-    /** struct io_uring_getevents_arg (24 bytes) then the __kernel_timespec it names (16 bytes); null without EXT_ARG. */
-    private final MemorySegment waitArg;
 
     private final IoRequest[] requests;
     private final int[] freeRequests;
@@ -79,7 +72,7 @@ public final class Qpair implements AutoCloseable {
     private boolean closed;
 
     // statistics, written by the lcore only (read them there, or after it stopped)
-    private long submitted, completed, parts, enters, failed, spurious, timedOut, aborted, enterRetries, sleeps;
+    private long submitted, completed, parts, failed, spurious, timedOut, aborted;
 
     Qpair(Bdev bdev, QpairOptions o, int id) {
         this.bdev = bdev;
@@ -102,26 +95,8 @@ public final class Qpair implements AutoCloseable {
         int trackerCount = 2 * depth; // depth for I/O, depth for cancels
         int entries = Integer.highestOneBit(trackerCount - 1) << 1;
         if (entries < trackerCount) entries = trackerCount;
-        int flags = (poll ? IoUring.SETUP_IOPOLL : 0) | (o.sqpoll() ? IoUring.SETUP_SQPOLL : 0);
-        // optional: dropped one by one (highest first) when an older kernel refuses them
-        int optional = IoUring.SETUP_SUBMIT_ALL | (o.sqpoll() || !o.taskrunFlag() ? 0 : IoUring.SETUP_COOP_TASKRUN | IoUring.SETUP_TASKRUN_FLAG);
-        this.ring = IoUring.create(entries, flags, optional, o.sqpollIdleMillis(), what);
-        this.sqpoll = (ring.setupFlags & IoUring.SETUP_SQPOLL) != 0;
-        this.iopoll = (ring.setupFlags & IoUring.SETUP_IOPOLL) != 0;
-        this.enterToReap = iopoll || (ring.setupFlags & (IoUring.SETUP_COOP_TASKRUN | IoUring.SETUP_TASKRUN_FLAG))
-                == IoUring.SETUP_COOP_TASKRUN;
+        this.queue = new UringQueue(bdev, o, entries, poll, what);
         try {
-            int ff = -1;
-            if (o.fixedFiles()) {
-                try (Arena a = Arena.ofConfined()) {
-                    // bounded: one s32 fd, nr_args = 1
-                    int r = IoUringCalls.register(ring.fd, IoUring.REGISTER_FILES, a.allocateFrom(JAVA_INT, bdev.fd), 1);
-                    if (r >= 0) ff = 0;
-                    else LOG.log(Log.INFO, "%s: fd not registered (IORING_REGISTER_FILES: %s)", what, Errno.name(-r));
-                }
-            }
-            fileFd = ff >= 0 ? 0 : bdev.fd;
-            fileFlags = ff >= 0 ? IoUring.SQE_FIXED_FILE : 0;
             arena = Arena.ofShared();
             MemorySegment iovMemory = arena.allocate((long) trackerCount * MAX_IOV * 16, 64);
             trackers = new Tracker[trackerCount];
@@ -138,20 +113,12 @@ public final class Qpair implements AutoCloseable {
             freeRequests = new int[n];
             for (int i = 0; i < n; i++) requests[i] = new IoRequest(i);
             for (int i = n - 1; i >= 0; i--) freeRequests[freeRequestCount++] = i;
-            if ((ring.features & IoUring.FEAT_EXT_ARG) != 0) {
-                waitArg = arena.allocate(40, 8);
-                // bounded: getevents_arg (24 bytes) names the timespec in its own last 16 bytes
-                waitArg.set(JAVA_LONG, 16, waitArg.address() + 24);
-            } else {
-                waitArg = null;
-            }
-            fixed = new FixedBuffers(ring, what);
-            BdevMemory.attach(fixed);
+            BdevMemory.attach(queue.buffers());
         } catch (RuntimeException e) {
-            ring.close();
+            queue.close();
             throw e;
         }
-        LOG.log(Log.INFO, "%s: depth %d, io_uring %s", what, depth, IoUring.flagNames(ring.setupFlags));
+        LOG.log(Log.INFO, "%s: depth %d, %s", what, depth, queue.describe());
     }
 
     // ------------------------------------------------------------------ submission
@@ -275,12 +242,8 @@ public final class Qpair implements AutoCloseable {
             addDone(r);
             return;
         }
-        if (queueHead == null && issue(r)) {
-            if (sqpoll) ring.publish();
-            return;
-        }
+        if (queueHead == null && issue(r)) return;
         enqueue(r);
-        if (sqpoll) ring.publish();
     }
 
     /**
@@ -308,21 +271,19 @@ public final class Qpair implements AutoCloseable {
             if (boundary != 0) piece = Math.min(piece, boundary - off % boundary);
             t.expected = (int) piece;
             boolean read = r.op == IoRequest.READ;
+            long tag = t.userData();
             if (r.buf != null) {
                 // bounded: issued + piece <= length <= buf.byteSize() (checked at submission); the
                 // segment stays reachable through r.buf until the callback, but an arena its owner
                 // closes meanwhile cannot be held open (see docs/safety.md)
                 long addr = r.buf.address() + r.issued;
-                int slot = fixed.slotOf(r.buf, addr, piece);
-                if (slot >= 0) {
-                    ring.prep(read ? IoUring.OP_READ_FIXED : IoUring.OP_WRITE_FIXED, fileFlags, fileFd, off, addr, (int) piece, 0,
-                            t.userData(), slot);
-                } else {
-                    ring.prep(read ? IoUring.OP_READ : IoUring.OP_WRITE, fileFlags, fileFd, off, addr, (int) piece, 0, t.userData(), 0);
-                }
+                int slot = queue.bufferSlot(r.buf, addr, piece);
+                if (read) queue.read(tag, off, addr, (int) piece, slot);
+                else queue.write(tag, off, addr, (int) piece, slot);
             } else {
                 int n = fillIovecs(r, t, piece);
-                ring.prep(read ? IoUring.OP_READV : IoUring.OP_WRITEV, fileFlags, fileFd, off, t.iovs.address(), n, 0, t.userData(), 0);
+                if (read) queue.readv(tag, off, t.iovs.address(), n);
+                else queue.writev(tag, off, t.iovs.address(), n);
             }
             r.issued += piece;
         }
@@ -331,11 +292,9 @@ public final class Qpair implements AutoCloseable {
 
     private void prepRange(IoRequest r, Tracker t) {
         switch (r.op) {
-            case IoRequest.FLUSH -> ring.prep(IoUring.OP_FSYNC, fileFlags, fileFd, 0, 0, 0, IoUring.FSYNC_DATASYNC, t.userData(), 0);
-            case IoRequest.WRITE_ZEROES -> ring.prep(IoUring.OP_FALLOCATE, fileFlags, fileFd, r.offset, r.rangeBytes,
-                    FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, t.userData(), 0);
-            default -> ring.prep(IoUring.OP_FALLOCATE, fileFlags, fileFd, r.offset, r.rangeBytes,
-                    FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, t.userData(), 0);
+            case IoRequest.FLUSH -> queue.flush(t.userData());
+            case IoRequest.WRITE_ZEROES -> queue.writeZeroes(t.userData(), r.offset, r.rangeBytes);
+            default -> queue.unmap(t.userData(), r.offset, r.rangeBytes);
         }
     }
 
@@ -389,28 +348,10 @@ public final class Qpair implements AutoCloseable {
         return n;
     }
 
-    /** Enters the kernel if there is something to submit, completions it holds for us, or polling to do. */
+    /** Rings the doorbell: submits what was filled, collects what the kernel holds for us. */
     private void kick() {
-        int flags = 0;
-        boolean submit = false;
-        if (ring.unentered() > 0) {
-            if (sqpoll) {
-                ring.publish();
-                ring.handedToSqThread();
-                if (ring.sqThreadNeedsWakeup()) flags |= IoUring.ENTER_SQ_WAKEUP;
-            } else {
-                ring.publish();
-                submit = true;
-            }
-        }
-        if ((ring.sqFlags() & (IoUring.SQ_TASKRUN | IoUring.SQ_CQ_OVERFLOW)) != 0
-                || enterToReap && freeIoCount < depth && ring.cqReady() == 0) {
-            flags |= IoUring.ENTER_GETEVENTS;
-        }
-        if (!submit && flags == 0) return;
-        enters++;
-        int r = ring.enter(submit, flags);
-        if (r < 0) enterFailed(-r);
+        int r = queue.doorbell(freeIoCount < depth);
+        if (r < 0) die(-r, true); // the queue itself is broken (EBADF, EFAULT, ...): nothing it holds will come back
     }
 
     /**
@@ -424,34 +365,21 @@ public final class Qpair implements AutoCloseable {
     public boolean awaitCompletions(long timeoutNanos) {
         if (closed) throw closedException();
         kick();
-        if (waitArg == null || freeIoCount == depth || doneHead != null || ring.cqReady() > 0) return false;
-        long t = Math.max(1, timeoutNanos);
-        waitArg.set(JAVA_LONG, 24, t / 1_000_000_000L);
-        waitArg.set(JAVA_LONG, 32, t % 1_000_000_000L);
-        sleeps++;
-        int r = ring.waitCqe(waitArg);
-        if (r < 0 && r != -Errno.ETIME) enterFailed(-r);
-        return true;
-    }
-
-    private void enterFailed(int errno) {
-        if (IoUringCalls.retryable(errno)) {
-            enterRetries++; // SQEs stay unentered and go with the next poll
-            return;
-        }
-        // the ring itself is broken (EBADF, EFAULT, ...): nothing it holds will come back
-        die(errno, true);
+        if (freeIoCount == depth || doneHead != null || queue.completionsReady() > 0) return false;
+        int r = queue.await(timeoutNanos);
+        if (r < 0) die(-r, true);
+        return r > 0;
     }
 
     private int reap(int limit) {
         int done = 0;
-        int ready = ring.cqReady();
+        int ready = queue.completionsReady();
         while (ready > 0 && done < limit) {
-            long ud = ring.cqeUserData();
-            int res = ring.cqeRes();
-            ring.cqAdvance(); // before the callback: one that throws cannot make us read the CQE twice
+            long ud = queue.completionTag();
+            int res = queue.completionResult();
+            queue.nextCompletion(); // before the callback: one that throws cannot make us read the CQE twice
             if (complete(ud, res)) done++;
-            if (--ready == 0) ready = ring.cqReady();
+            if (--ready == 0) ready = queue.completionsReady();
         }
         return done;
     }
@@ -535,7 +463,6 @@ public final class Qpair implements AutoCloseable {
         for (IoRequest r = outHead; r != null; r = r.next) {
             if (r.inflight == 0 && !r.onDone) addDone(r);
         }
-        ring.publish();
     }
 
     private int finishDone(int limit) {
@@ -593,7 +520,6 @@ public final class Qpair implements AutoCloseable {
             if (!issue(r)) break;
             dequeue(r);
         }
-        if (sqpoll) ring.publish();
     }
 
     // ------------------------------------------------------------------ timeouts and abort
@@ -644,7 +570,6 @@ public final class Qpair implements AutoCloseable {
         for (Tracker t : trackers) {
             if (t.busy && !t.control && t.request == r) cancel(t);
         }
-        ring.publish();
         return 0;
     }
 
@@ -657,7 +582,7 @@ public final class Qpair implements AutoCloseable {
         c.gen++;
         c.request = target.request;
         c.expected = 0;
-        ring.prep(IoUring.OP_ASYNC_CANCEL, 0, -1, 0, target.userData(), 0, 0, c.userData(), 0);
+        queue.cancel(c.userData(), target.userData());
     }
 
     /**
@@ -665,7 +590,7 @@ public final class Qpair implements AutoCloseable {
      * stale one), sent at the next poll. Not counted against the depth; use it with slots to spare.
      */
     void injectNop(long userData) {
-        ring.prep(IoUring.OP_NOP, 0, -1, 0, 0, 0, 0, userData, 0);
+        queue.nop(userData);
     }
 
     private IllegalStateException closedException() {
@@ -772,31 +697,31 @@ public final class Qpair implements AutoCloseable {
 
     /** io_uring_enter calls made, and those that had to be repeated (EAGAIN, EBUSY, EINTR). */
     public long enters() {
-        return enters;
+        return queue.enters();
     }
 
     public long enterRetries() {
-        return enterRetries;
+        return queue.retries();
     }
 
     /** Times {@link #awaitCompletions} slept in the kernel. */
     public long sleeps() {
-        return sleeps;
+        return queue.sleeps();
     }
 
     /** CQEs that named no request in flight: dropped (a correct kernel makes none). */
     public long spuriousCompletions() {
-        return spurious + ring.badCqTails;
+        return spurious + queue.badCompletions();
     }
 
-    /** The io_uring setup flags in force, e.g. {@code SUBMIT_ALL|COOP_TASKRUN|TASKRUN_FLAG|CQSIZE}. */
+    /** The queue and its setup, e.g. {@code io_uring CQSIZE|SUBMIT_ALL|COOP_TASKRUN|TASKRUN_FLAG}. */
     public String ringFlags() {
-        return IoUring.flagNames(ring.setupFlags);
+        return queue.describe();
     }
 
     /** Fixed-buffer slots registered with this qpair's ring. */
     public int registeredBuffers() {
-        return fixed.size();
+        return queue.buffers().size();
     }
 
     /**
@@ -828,7 +753,7 @@ public final class Qpair implements AutoCloseable {
                 reap(Integer.MAX_VALUE);
                 if (inflight() == 0 || System.nanoTime() > deadline) break;
                 Thread.onSpinWait();
-                if (ring.cqReady() == 0) Thread.yield();
+                if (queue.completionsReady() == 0) Thread.yield();
             }
             if (inflight() > 0) {
                 LOG.log(Log.WARNING, "%s: closed with %d requests still held by the kernel; not reported", what, inflight());
@@ -836,18 +761,15 @@ public final class Qpair implements AutoCloseable {
         } catch (LinuxException | IllegalStateException e) {
             LOG.log(Log.WARNING, "%s: close: %s", what, e.getMessage());
         } finally {
-            BdevMemory.detach(fixed);
+            BdevMemory.detach(queue.buffers());
             bdev.detach(this);
-            // the ring lets go of its files asynchronously after close; unregistering first makes
-            // the device's last reference from this qpair go now (a umount right after then works)
-            if (fileFlags != 0) IoUringCalls.register(ring.fd, IoUring.UNREGISTER_FILES, MemorySegment.NULL, 0);
-            ring.close();
+            queue.close();
             arena.close();
         }
     }
 
     @Override
     public String toString() {
-        return what + " (depth " + depth + ", " + ringFlags() + ")";
+        return what + " (depth " + depth + ", " + queue.describe() + ")";
     }
 }
