@@ -77,7 +77,7 @@ public final class BdevBench {
     }
 
     public static void main(String[] args) throws Exception {
-        int seconds = 8, rounds = 2;
+        int seconds = 8, rounds = 3;
         Path file = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
