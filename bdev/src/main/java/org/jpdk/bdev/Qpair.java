@@ -63,9 +63,7 @@ public final class Qpair implements AutoCloseable {
     private final int[] freeIo, freeControl;
     private int freeIoCount, freeControlCount;
 
-    private IoRequest outHead, outTail, timeoutCursor;
-    private IoRequest queueHead, queueTail;
-    private IoRequest doneHead, doneTail;
+    private final RequestLists lists = new RequestLists();
     /** 0 while the qpair works; else the errno every request now fails with. */
     private int deadErrno;
     private int consecutiveErrors;
@@ -235,15 +233,15 @@ public final class Qpair implements AutoCloseable {
         submitted++;
         Bdev.Timeouts t = bdev.timeouts;
         r.submitNanos = t != null ? System.nanoTime() : 0;
-        linkOutstanding(r);
+        lists.linkOutstanding(r);
         if (deadErrno != 0) {
             r.status = -deadErrno;
             r.length = 0;
-            addDone(r);
+            lists.addDone(r);
             return;
         }
-        if (queueHead == null && issue(r)) return;
-        enqueue(r);
+        if (lists.queueHead == null && issue(r)) return;
+        lists.enqueue(r);
     }
 
     /**
@@ -337,11 +335,11 @@ public final class Qpair implements AutoCloseable {
         int limit = max <= 0 ? Integer.MAX_VALUE : max;
         if (deadErrno == 0 && bdev.removedErrno() != 0) die(Errno.ENODEV, false);
         int n = 0;
-        if (doneHead != null) n = finishDone(limit);
+        if (lists.doneHead != null) n = finishDone(limit);
         kick();
         if (n < limit) n += reap(limit - n);
-        if (queueHead != null) drainQueue();
-        if (timeoutCursor != null) {
+        if (lists.queueHead != null) drainQueue();
+        if (lists.timeoutCursor != null) {
             Bdev.Timeouts t = bdev.timeouts;
             if (t != null) checkTimeouts(t);
         }
@@ -365,7 +363,7 @@ public final class Qpair implements AutoCloseable {
     public boolean awaitCompletions(long timeoutNanos) {
         if (closed) throw closedException();
         kick();
-        if (freeIoCount == depth || doneHead != null || queue.completionsReady() > 0) return false;
+        if (freeIoCount == depth || lists.doneHead != null || queue.completionsReady() > 0) return false;
         int r = queue.await(timeoutNanos);
         if (r < 0) die(-r, true);
         return r > 0;
@@ -445,10 +443,10 @@ public final class Qpair implements AutoCloseable {
         if (deadErrno != 0) return;
         deadErrno = errno;
         LOG.log(Log.WARNING, "%s: failing %d outstanding requests with %s", what, outstanding(), Errno.name(errno));
-        for (IoRequest r = outHead; r != null; r = r.next) {
+        for (IoRequest r = lists.outHead; r != null; r = r.next) {
             if (r.status == 0) r.status = -errno;
             r.length = r.issued;
-            if (r.queued) dequeue(r);
+            if (r.queued) lists.dequeue(r);
         }
         for (Tracker t : trackers) {
             if (!t.busy) continue;
@@ -460,20 +458,15 @@ public final class Qpair implements AutoCloseable {
                 cancel(t);
             }
         }
-        for (IoRequest r = outHead; r != null; r = r.next) {
-            if (r.inflight == 0 && !r.onDone) addDone(r);
+        for (IoRequest r = lists.outHead; r != null; r = r.next) {
+            if (r.inflight == 0 && !r.onDone) lists.addDone(r);
         }
     }
 
     private int finishDone(int limit) {
         int n = 0;
-        while (doneHead != null && n < limit) {
-            IoRequest r = doneHead;
-            doneHead = r.nextDone;
-            if (doneHead == null) doneTail = null;
-            r.nextDone = null;
-            r.onDone = false;
-            finish(r);
+        while (lists.doneHead != null && n < limit) {
+            finish(lists.takeDone());
             n++;
         }
         return n;
@@ -481,8 +474,8 @@ public final class Qpair implements AutoCloseable {
 
     /** Recycles {@code r} and runs its callback, last, so that a callback that throws leaves the qpair whole. */
     private void finish(IoRequest r) {
-        if (r.queued) dequeue(r);
-        unlinkOutstanding(r);
+        if (r.queued) lists.dequeue(r);
+        lists.unlinkOutstanding(r);
         IoCallback cb = r.callback;
         Object arg = r.arg;
         int status = r.status;
@@ -515,10 +508,10 @@ public final class Qpair implements AutoCloseable {
 
     /** Sends waiting requests out, in order, while slots are free. */
     private void drainQueue() {
-        while (queueHead != null && freeIoCount > 0) {
-            IoRequest r = queueHead;
+        while (lists.queueHead != null && freeIoCount > 0) {
+            IoRequest r = lists.queueHead;
             if (!issue(r)) break;
-            dequeue(r);
+            lists.dequeue(r);
         }
     }
 
@@ -530,16 +523,16 @@ public final class Qpair implements AutoCloseable {
      */
     private void checkTimeouts(Bdev.Timeouts t) {
         long now = System.nanoTime();
-        IoRequest r = timeoutCursor;
+        IoRequest r = lists.timeoutCursor;
         while (r != null) {
             if (r.submitNanos != 0) {
                 if (now - r.submitNanos < t.nanos()) return;
                 timedOut++;
-                timeoutCursor = r.next;
+                lists.timeoutCursor = r.next;
                 t.callback().timedOut(this, r.id(), r.arg);
-                r = timeoutCursor;
+                r = lists.timeoutCursor;
             } else {
-                r = timeoutCursor = r.next; // submitted while timeouts were off
+                r = lists.timeoutCursor = r.next; // submitted while timeouts were off
             }
         }
     }
@@ -562,9 +555,9 @@ public final class Qpair implements AutoCloseable {
         aborted++;
         if (r.status == 0) r.status = -Errno.ECANCELED;
         r.length = r.issued;
-        if (r.queued) dequeue(r);
+        if (r.queued) lists.dequeue(r);
         if (r.inflight == 0) {
-            if (!r.onDone) addDone(r);
+            if (!r.onDone) lists.addDone(r);
             return 0;
         }
         for (Tracker t : trackers) {
@@ -595,52 +588,6 @@ public final class Qpair implements AutoCloseable {
 
     private IllegalStateException closedException() {
         return new IllegalStateException(what + ": closed");
-    }
-
-    // ------------------------------------------------------------------ lists
-
-    private void linkOutstanding(IoRequest r) {
-        r.next = null;
-        r.prev = outTail;
-        if (outTail == null) outHead = r;
-        else outTail.next = r;
-        outTail = r;
-        if (timeoutCursor == null) timeoutCursor = r;
-    }
-
-    private void unlinkOutstanding(IoRequest r) {
-        if (timeoutCursor == r) timeoutCursor = r.next;
-        if (r.prev == null) outHead = r.next;
-        else r.prev.next = r.next;
-        if (r.next == null) outTail = r.prev;
-        else r.next.prev = r.prev;
-        r.prev = r.next = null;
-    }
-
-    private void enqueue(IoRequest r) {
-        r.queued = true;
-        r.qNext = null;
-        r.qPrev = queueTail;
-        if (queueTail == null) queueHead = r;
-        else queueTail.qNext = r;
-        queueTail = r;
-    }
-
-    private void dequeue(IoRequest r) {
-        if (r.qPrev == null) queueHead = r.qNext;
-        else r.qPrev.qNext = r.qNext;
-        if (r.qNext == null) queueTail = r.qPrev;
-        else r.qNext.qPrev = r.qPrev;
-        r.qPrev = r.qNext = null;
-        r.queued = false;
-    }
-
-    private void addDone(IoRequest r) {
-        r.onDone = true;
-        r.nextDone = null;
-        if (doneTail == null) doneHead = r;
-        else doneTail.nextDone = r;
-        doneTail = r;
     }
 
     // ------------------------------------------------------------------ state and statistics
@@ -737,18 +684,18 @@ public final class Qpair implements AutoCloseable {
         closed = true;
         try {
             if (deadErrno == 0) deadErrno = Errno.ECANCELED;
-            for (IoRequest r = outHead; r != null; r = r.next) {
+            for (IoRequest r = lists.outHead; r != null; r = r.next) {
                 if (r.status == 0) r.status = -Errno.ECANCELED;
                 r.length = r.issued;
-                if (r.queued) dequeue(r);
+                if (r.queued) lists.dequeue(r);
             }
             for (Tracker t : trackers) if (t.busy && !t.control) cancel(t);
             long deadline = System.nanoTime() + CLOSE_WAIT_NANOS;
             while (true) {
-                for (IoRequest r = outHead; r != null; r = r.next) {
-                    if (r.inflight == 0 && !r.onDone) addDone(r);
+                for (IoRequest r = lists.outHead; r != null; r = r.next) {
+                    if (r.inflight == 0 && !r.onDone) lists.addDone(r);
                 }
-                if (doneHead != null) finishDone(Integer.MAX_VALUE);
+                if (lists.doneHead != null) finishDone(Integer.MAX_VALUE);
                 kick();
                 reap(Integer.MAX_VALUE);
                 if (inflight() == 0 || System.nanoTime() > deadline) break;
