@@ -50,19 +50,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *   +0  u64 user_data   +8 s32 res (bytes, or -errno)   +12 u32 flags
  * </pre>
  *
- * <p>Memory ordering: the SQ tail and the CQ head are ours, the SQ head and the CQ tail the
- * kernel's. We fill SQEs with plain stores and then release-store the SQ tail (R1): it pairs with
- * the kernel's {@code smp_load_acquire} of the tail, so the kernel never reads a half-written SQE.
- * We acquire-load the CQ tail (A1), pairing with the kernel's {@code smp_store_release} after it
- * wrote the CQEs, then read those CQEs and release-store the CQ head (R2), which pairs with the
- * kernel's acquire of the head before it reuses a slot: our reads of a CQE happen before the
- * kernel can overwrite it. With SQPOLL the kernel thread may sleep; after publishing a tail we
- * need a full fence (StoreLoad) before reading {@code sq_flags}, else we could miss
- * {@code NEED_WAKEUP} set just as we stored. An SQE slot is never reused before the kernel has
- * consumed it because the qpair keeps at most {@link #sqEntries} requests in flight, and in-flight
- * requests are never fewer than unconsumed SQEs; so the SQ head is never read. The CQ holds twice
- * as many entries as the SQ, so it cannot overflow either; the CQ tail is still checked, never
- * trusted: a distance from our head beyond the ring's size is counted and ignored.
+ * <p>Memory ordering: the argument is in {@link Qpair}'s class comment; here the accessors carry
+ * it: {@link #publish} is the SQ tail's release store (R1), {@link #cqReady} the CQ tail's acquire
+ * load (A1), {@link #cqAdvance} the CQ head's release store (R2), {@link #sqThreadNeedsWakeup} the
+ * full fence before reading {@code NEED_WAKEUP}.
  *
  * <p>Thread contract: one thread (the qpair's lcore) fills, enters and reaps; {@link #close} may
  * come from another thread once that one stopped, or it gets IllegalStateException.

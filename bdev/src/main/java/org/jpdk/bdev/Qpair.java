@@ -33,10 +33,27 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * in the kernel are cancelled and fail when it returns them), the removal callback runs once, and
  * every later submission completes with ENODEV: the qpair keeps answering, nothing waits forever.
  *
+ * <p>Memory ordering with the kernel, which shares the rings ({@link IoUring} draws them): the SQ
+ * tail and the CQ head are ours, the SQ head and the CQ tail the kernel's. SQEs are filled with
+ * plain stores, then the SQ tail is release-stored (R1), pairing with the kernel's
+ * {@code smp_load_acquire} of the tail: the kernel never reads a half-written SQE. The CQ tail is
+ * acquire-loaded (A1), pairing with the kernel's {@code smp_store_release} after it wrote the
+ * CQEs; the CQEs are read, and the CQ head is release-stored (R2), pairing with the kernel's
+ * acquire of the head before it reuses a slot, so our reads of a CQE happen before the kernel can
+ * overwrite it. With SQPOLL the kernel thread may be asleep: after publishing a tail, a full
+ * fence (StoreLoad) comes before reading {@code NEED_WAKEUP}, else a flag set just as we stored
+ * could be missed. {@code TASKRUN} is read opaque: a flag seen late costs one more poll, never a
+ * completion, since the kernel keeps it set until we enter. The SQ head is never read: an SQE slot
+ * is reused only after its tracker completed, and trackers (I/O and cancels) never outnumber the
+ * SQ, so the kernel consumed the SQE long before. The CQ has twice the SQ's entries and cannot
+ * overflow; its tail is still untrusted: a distance from our head beyond the ring's size is
+ * counted and read as nothing, slot indexes are masked, and a CQE's user_data must name a busy
+ * tracker of the same generation or it is counted ({@link #spuriousCompletions}) and dropped.
+ *
  * <p>Thread contract: one thread (the lcore) submits, polls and aborts; {@link #close} from that
  * thread or after it stopped polling. Submission and completion allocate nothing, take no lock and
- * log nothing; the callbacks run on the polling thread, inside {@link #processCompletions}.
- * Memory ordering with the kernel is {@link IoUring}'s; when the kernel is entered, {@link UringQueue}'s.
+ * log nothing; the callbacks run on the polling thread, inside {@link #processCompletions}, in the
+ * order the kernel completed the requests (the done list's first).
  */
 public final class Qpair implements AutoCloseable {
     /** Buffers a vectored request may have. */
