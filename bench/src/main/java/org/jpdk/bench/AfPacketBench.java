@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
+import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 /**
@@ -115,14 +116,29 @@ public final class AfPacketBench {
         }
     }
 
-    /** One sender-receiver pair; returns the receiver's steady per-second Rx rates in Mpps (none if a side failed). */
+    /** The --vdev of both sides of every af_packet pair, on interface {@code iface}. */
+    static String afPacketVdev(String iface) {
+        return "net_af_packet0,iface=" + iface + ",qpairs=1,blocksz=4096,framesz=2048,framecnt=4096,qdisc_bypass=1";
+    }
+
+    /** One af_packet sender-receiver pair; see {@link #run(Side, Side, String, String, Path, UnaryOperator, String)}. */
     static List<Double> run(Side tx, Side rx, String nsA, String nsB, Path dpdk) throws InterruptedException {
-        String pair = name(tx) + " txonly -> " + name(rx) + " rxonly";
-        Peer receiver = Peer.start(command(rx, nsB, "vb", RECEIVER_LCORES, "rxonly", dpdk, "rx"), name(rx) + " receiver");
+        return run(tx, rx, nsA, nsB, dpdk, AfPacketBench::afPacketVdev, "");
+    }
+
+    /**
+     * One sender-receiver pair, each side given {@code vdevOf.apply(iface)}; returns the receiver's
+     * steady per-second Rx rates in Mpps (none if a side failed). {@code label} goes in front of the
+     * pair's name on its {@code #} line.
+     */
+    static List<Double> run(Side tx, Side rx, String nsA, String nsB, Path dpdk, UnaryOperator<String> vdevOf, String label)
+            throws InterruptedException {
+        String pair = label + name(tx) + " txonly -> " + name(rx) + " rxonly";
+        Peer receiver = Peer.start(command(rx, nsB, vdevOf.apply("vb"), RECEIVER_LCORES, "rxonly", dpdk, "rx"), name(rx) + " receiver");
         Peer sender = null;
         try {
             if (!receiver.await(FORWARDING, 30)) return failed(pair, receiver);
-            sender = Peer.start(command(tx, nsA, "va", SENDER_LCORES, "txonly", dpdk, "tx"), name(tx) + " sender");
+            sender = Peer.start(command(tx, nsA, vdevOf.apply("va"), SENDER_LCORES, "txonly", dpdk, "tx"), name(tx) + " sender");
             if (!sender.await(FORWARDING, 30)) return failed(pair, sender);
             Thread.sleep(TimeUnit.SECONDS.toMillis(SECONDS));
             String txOut = sender.interruptAndWait(20);
@@ -151,10 +167,9 @@ public final class AfPacketBench {
         return List.of();
     }
 
-    static List<String> command(Side side, String ns, String iface, List<String> lcores, String mode, Path dpdk, String role) {
+    static List<String> command(Side side, String ns, String vdev, List<String> lcores, String mode, Path dpdk, String role) {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
         List<String> app = List.of("--forward-mode=" + mode, "--stats-period=1", "--burst=32", "--txpkts=64", "--total-num-mbufs=8192");
-        String vdev = "net_af_packet0,iface=" + iface + ",qpairs=1,blocksz=4096,framesz=2048,framecnt=4096,qdisc_bypass=1";
         if (side == Side.JPDK) {
             String java = ProcessHandle.current().info().command().orElse("java");
             String jar;
@@ -207,7 +222,7 @@ public final class AfPacketBench {
         return v.get(v.size() / 2);
     }
 
-    private static void setup(String nsA, String nsB) {
+    static void setup(String nsA, String nsB) {
         for (String ns : List.of(nsA, nsB)) {
             sh("ip", "netns", "add", ns);
             sh("ip", "-n", ns, "link", "set", "lo", "up");
@@ -221,7 +236,7 @@ public final class AfPacketBench {
     }
 
     /** Kills the testpmds still running, deletes both namespaces (and with them the veth) and DPDK's runtime directories. */
-    private static synchronized void teardown(String nsA, String nsB) {
+    static synchronized void teardown(String nsA, String nsB) {
         for (Peer p : LIVE) p.close();
         for (String ns : List.of(nsA, nsB)) {
             if (new java.io.File("/run/netns/" + ns).exists()) shQuietly("ip", "netns", "delete", ns);

@@ -99,6 +99,16 @@ public abstract class EthDevOps {
         return 0;
     }
 
+    /** Port-level receive errors outside any queue's count (a kernel's count of bad descriptors), added to ierrors. */
+    public long ierrors() {
+        return 0;
+    }
+
+    /** Port-level transmit errors outside any queue's count, added to oerrors. */
+    public long oerrors() {
+        return 0;
+    }
+
     /** Driver-specific extended statistics, after the generic ones. */
     public List<Xstat> xstats() {
         return List.of();

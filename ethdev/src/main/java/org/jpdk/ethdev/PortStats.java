@@ -94,12 +94,12 @@ final class PortStats {
         EthStats r = released;
         s.ipackets = r.ipackets;
         s.ibytes = r.ibytes;
-        s.ierrors = r.ierrors;
+        s.ierrors = r.ierrors + ops.ierrors();
         s.imissed = r.imissed + ops.imissed();
         s.rxNombuf = r.rxNombuf;
         s.opackets = r.opackets;
         s.obytes = r.obytes;
-        s.oerrors = r.oerrors;
+        s.oerrors = r.oerrors + ops.oerrors();
         for (int i = 0; i < rxq.length; i++) {
             RxQueue q = rxq[i];
             if (q == null) continue;

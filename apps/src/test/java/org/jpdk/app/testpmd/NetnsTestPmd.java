@@ -171,6 +171,15 @@ final class NetnsTestPmd implements AutoCloseable {
         }
     }
 
+    /** Kills the process with SIGKILL (no shutdown hook, no cleanup of its own) and waits for it. */
+    void sigkill() {
+        kill();
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
     private void kill() {
         process.descendants().forEach(ProcessHandle::destroyForcibly);
         process.destroyForcibly();
