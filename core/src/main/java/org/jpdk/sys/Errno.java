@@ -15,6 +15,9 @@ public final class Errno {
             EADDRINUSE = 98, EADDRNOTAVAIL = 99, ENETDOWN = 100, ENETUNREACH = 101, ECONNABORTED = 103,
             ECONNRESET = 104, ENOBUFS = 105, EISCONN = 106, ENOTCONN = 107, ETIMEDOUT = 110,
             ECONNREFUSED = 111, EALREADY = 114, EINPROGRESS = 115;
+    /** The block layer's and io_uring's: a timer, a gone link, a shut-down transport, a cancelled request. */
+    public static final int ETIME = 62, ENOLINK = 67, EILSEQ = 84, ESHUTDOWN = 108, EREMOTEIO = 121,
+            ENOMEDIUM = 123, ECANCELED = 125;
 
     private static final String[] NAMES = new String[134];
 
