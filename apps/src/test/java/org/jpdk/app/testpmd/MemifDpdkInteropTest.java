@@ -23,11 +23,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * our rx interrupts woken by DPDK's eventfd writes. Without dpdk-testpmd they skip, and under CI
  * they fail. The sockets are files in a temporary directory ({@code socket-abstract=no}).
  *
- * <p>Two habits of DPDK 22.11's net_memif shape the tests. Its client connects once, at start, and
- * never again, so our server starts first (its socket exists) when DPDK is the client. And its
- * statistics count only while connected (they are summed over the rings of the connection, which
- * a disconnect forgets), so when DPDK receives, our side runs interactive: {@code stop} ends our
- * forwarding but keeps the link, DPDK stops and prints its counts, then we {@code quit}.
+ * <p>How the runs end matters, because frames still in a ring when the connection goes are gone
+ * with it: the sender stops forwarding but keeps its link (interactive {@code stop}), the receiver
+ * drains the ring and stops, then the sender quits. Three habits of DPDK 22.11's net_memif shape
+ * the rest. Its client connects once, at start, and never again, so our server starts first (its
+ * socket exists) when DPDK is the client. Its statistics count only while connected (summed over
+ * the rings of the connection, which a disconnect forgets), so DPDK prints its counts before we
+ * disconnect. And it unmaps a connection's memory while its own lcore may still poll the ring, so
+ * a peer that leaves while DPDK forwards can make it die of SIGSEGV; we leave only once DPDK's
+ * forwarding has stopped.
  */
 class MemifDpdkInteropTest {
     /** DPDK's zero-copy client needs its memory in files (hugepages, one per memseg list). */
@@ -43,13 +47,6 @@ class MemifDpdkInteropTest {
      */
     private static void ready(NetnsTestPmd... all) {
         for (NetnsTestPmd p : all) p.await(NetnsTestPmd.READY, 40);
-    }
-
-    /** Stops the sender, lets the receiver drain the ring, stops it; checks that it received every frame sent. */
-    private static void assertEveryFrameArrives(NetnsTestPmd tx, NetnsTestPmd rx, long millis) {
-        String txOut = tx.runFor(millis);
-        String rxOut = rx.runFor(300);
-        assertCounts(txOut, rxOut);
     }
 
     private static void assertCounts(String txOut, String rxOut) {
@@ -70,16 +67,39 @@ class MemifDpdkInteropTest {
     private static final String AUTO_STARTED = "Start automatic packet forwarding";
     private static final String STOPPED = "Accumulated forward statistics";
 
-    /** Our interactive sender runs {@code millis}, stops forwarding (link kept), DPDK's receiver stops, we quit; checks the counts. */
-    private static String[] oursSendsDpdkReceives(NetnsTestPmd ours, NetnsTestPmd dpdk, long millis) {
-        ours.await(AUTO_STARTED, 40);
-        dpdk.await(NetnsTestPmd.READY, 40);
+    private static final java.util.regex.Pattern PORT0_RX = java.util.regex.Pattern.compile("RX-packets:\\s+(\\d+)");
+
+    /**
+     * Both sides interactive and forwarding: runs {@code millis}, then the sender stops forwarding
+     * (its link kept), the receiver's port 0 count is read until it stays put (the ring drained),
+     * the receiver stops, and both quit (the receiver first: DPDK's lcores are stopped before
+     * either side disconnects). Returns {sender's stop output, receiver's stop output}.
+     */
+    private static String[] sendThenDrain(NetnsTestPmd tx, NetnsTestPmd rx, long millis) {
+        tx.await(AUTO_STARTED, 40);
+        rx.await(AUTO_STARTED, 40);
         sleep(millis);
-        String oursOut = ours.type("stop", STOPPED, 20);
-        sleep(300);
-        String dpdkOut = dpdk.stop(10);
-        ours.quit(20);
-        return new String[]{oursOut, dpdkOut};
+        String txOut = tx.type("stop", STOPPED, 20);
+        long last = -1, end = System.nanoTime() + 20_000_000_000L;
+        while (System.nanoTime() < end) {
+            var m = PORT0_RX.matcher(rx.type("show port stats 0", "Tx-bps", 20));
+            long n = m.find() ? Long.parseLong(m.group(1)) : -2;
+            if (n == last) break;
+            last = n;
+            sleep(300);
+        }
+        String rxOut = rx.type("stop", STOPPED, 20);
+        rx.quit(20);
+        tx.quit(20);
+        return new String[]{txOut, rxOut};
+    }
+
+    /** DPDK's testpmd, interactive and forwarding from the start ({@code -i --auto-start}); memory null: the default. */
+    private static NetnsTestPmd dpdkInteractive(List<String> memory, List<String> eal, String... app) {
+        List<String> a = new java.util.ArrayList<>(List.of("-i", "--auto-start"));
+        a.addAll(List.of(app));
+        return memory == null ? NetnsTestPmd.dpdk(null, eal, a.toArray(String[]::new))
+                : NetnsTestPmd.dpdk(null, memory, eal, a.toArray(String[]::new));
     }
 
     /** Starts our server and waits until its socket file exists, so that DPDK's client (which connects only once) finds it. */
@@ -102,9 +122,9 @@ class MemifDpdkInteropTest {
     @Timeout(90)
     void jpdkClientTxonlyToDpdkServerRxonly(@TempDir Path dir) {
         Path sock = dir.resolve("m.sock");
-        try (NetnsTestPmd rx = NetnsTestPmd.dpdk(null, with(RECEIVER_LCORES, "--vdev=" + memif("server", sock, "")), "--forward-mode=rxonly");
+        try (NetnsTestPmd rx = dpdkInteractive(null, with(RECEIVER_LCORES, "--vdev=" + memif("server", sock, "")), "--forward-mode=rxonly");
              NetnsTestPmd tx = oursInteractive(with(SENDER_LCORES, "--vdev", memif("client", sock, "")), "--forward-mode=txonly")) {
-            String[] out = oursSendsDpdkReceives(tx, rx, 1500);
+            String[] out = sendThenDrain(tx, rx, 1500);
             assertCounts(out[0], out[1]);
         }
     }
@@ -113,11 +133,11 @@ class MemifDpdkInteropTest {
     @Timeout(90)
     void dpdkClientTxonlyToJpdkServerRxonly(@TempDir Path dir) {
         Path sock = dir.resolve("m.sock");
-        try (NetnsTestPmd rx = oursListening(sock, NetnsTestPmd.jpdk(null, with(RECEIVER_LCORES, "--vdev", memif("server", sock, "")),
+        try (NetnsTestPmd rx = oursListening(sock, oursInteractive(with(RECEIVER_LCORES, "--vdev", memif("server", sock, "")),
                 "--forward-mode=rxonly"));
-             NetnsTestPmd tx = NetnsTestPmd.dpdk(null, with(SENDER_LCORES, "--vdev=" + memif("client", sock, "")), "--forward-mode=txonly")) {
-            ready(rx, tx);
-            assertEveryFrameArrives(tx, rx, 1500);
+             NetnsTestPmd tx = dpdkInteractive(null, with(SENDER_LCORES, "--vdev=" + memif("client", sock, "")), "--forward-mode=txonly")) {
+            String[] out = sendThenDrain(tx, rx, 1500);
+            assertCounts(out[0], out[1]);
         }
     }
 
@@ -126,17 +146,16 @@ class MemifDpdkInteropTest {
     void dpdkServerTxonlyFramesReachAJpdkClientWhole(@TempDir Path dir) {
         Path sock = dir.resolve("m.sock"), pcap = dir.resolve("rx.pcap");
         // our client receives and writes what it gets to a capture (io: memif port 0 to pcap port 1)
-        try (NetnsTestPmd tx = NetnsTestPmd.dpdk(null, with(SENDER_LCORES, "--vdev=" + memif("server", sock, "")),
+        try (NetnsTestPmd tx = dpdkInteractive(null, with(SENDER_LCORES, "--vdev=" + memif("server", sock, "")),
                 "--forward-mode=txonly", "--txpkts=64");
-             NetnsTestPmd rx = NetnsTestPmd.jpdk(null, with(RECEIVER_LCORES, "--vdev", memif("client", sock, ""),
+             NetnsTestPmd rx = oursInteractive(with(RECEIVER_LCORES, "--vdev", memif("client", sock, ""),
                      "--vdev", "net_pcap0,tx_pcap=" + pcap), "--forward-mode=io")) {
-            ready(tx, rx);
-            String txOut = tx.runFor(1000);
-            String rxOut = rx.runFor(300);
+            String[] out = sendThenDrain(tx, rx, 1000);
+            String txOut = out[0], rxOut = out[1];
             long sent = portField(txOut, 0, "TX-packets:"), received = portField(rxOut, 0, "RX-packets:");
             assertTrue(sent > 1000, txOut);
             assertEquals(sent, received, "every frame DPDK's server sent reached our client:\n" + txOut + "\n" + rxOut);
-            long written = AfPacketVethTest.assertTxonlyFrames(pcap, AfPacketVethTest.mac(txOut), 64, false);
+            long written = AfPacketVethTest.assertTxonlyFrames(pcap, AfPacketVethTest.mac(tx.output()), 64, false);
             assertEquals(portField(rxOut, 1, "TX-packets:"), written, "frames in " + pcap);
             assertEquals(received, written + portField(rxOut, 1, "TX-dropped:"), "received = captured + dropped by the pcap port");
         }
@@ -149,9 +168,9 @@ class MemifDpdkInteropTest {
         // DPDK's client receives and writes what it gets to a capture with its own net_pcap
         try (NetnsTestPmd tx = oursListening(sock, oursInteractive(with(SENDER_LCORES, "--vdev", memif("server", sock, "")),
                 "--forward-mode=txonly", "--txpkts=64"));
-             NetnsTestPmd rx = NetnsTestPmd.dpdk(null, with(RECEIVER_LCORES, "--vdev=" + memif("client", sock, ""),
+             NetnsTestPmd rx = dpdkInteractive(null, with(RECEIVER_LCORES, "--vdev=" + memif("client", sock, ""),
                      "--vdev=net_pcap0,tx_pcap=" + pcap), "--forward-mode=io")) {
-            String[] out = oursSendsDpdkReceives(tx, rx, 1000);
+            String[] out = sendThenDrain(tx, rx, 1000);
             long sent = portField(out[0], 0, "TX-packets:"), received = portField(out[1], 0, "RX-packets:");
             assertTrue(sent > 1000, out[0]);
             assertEquals(sent, received, "every frame our server sent reached DPDK's client:\n" + out[0] + "\n" + out[1]);
@@ -195,12 +214,12 @@ class MemifDpdkInteropTest {
     @Timeout(90)
     void dpdkZeroCopyClientToJpdkServer(@TempDir Path dir) {
         Path sock = dir.resolve("m.sock");
-        try (NetnsTestPmd rx = oursListening(sock, NetnsTestPmd.jpdk(null, with(RECEIVER_LCORES, "--vdev", memif("server", sock, "")),
+        try (NetnsTestPmd rx = oursListening(sock, oursInteractive(with(RECEIVER_LCORES, "--vdev", memif("server", sock, "")),
                 "--forward-mode=rxonly"));
-             NetnsTestPmd tx = NetnsTestPmd.dpdk(null, DPDK_ZC_MEMORY, with(SENDER_LCORES, "--vdev=" + memif("client", sock, ",zero-copy=yes")),
+             NetnsTestPmd tx = dpdkInteractive(DPDK_ZC_MEMORY, with(SENDER_LCORES, "--vdev=" + memif("client", sock, ",zero-copy=yes")),
                      "--forward-mode=txonly")) {
-            ready(rx, tx);
-            assertEveryFrameArrives(tx, rx, 1500);
+            String[] out = sendThenDrain(tx, rx, 1500);
+            assertCounts(out[0], out[1]);
         }
     }
 
@@ -208,17 +227,17 @@ class MemifDpdkInteropTest {
     @Timeout(90)
     void jpdkZeroCopyClientToDpdkServerAndBack(@TempDir Path dir) {
         Path sock = dir.resolve("m.sock");
-        try (NetnsTestPmd rx = NetnsTestPmd.dpdk(null, with(RECEIVER_LCORES, "--vdev=" + memif("server", sock, "")), "--forward-mode=rxonly");
+        try (NetnsTestPmd rx = dpdkInteractive(null, with(RECEIVER_LCORES, "--vdev=" + memif("server", sock, "")), "--forward-mode=rxonly");
              NetnsTestPmd tx = oursInteractive(with(SENDER_LCORES, "--vdev", memif("client", sock, ",zero-copy=yes")), "--forward-mode=txonly")) {
-            String[] out = oursSendsDpdkReceives(tx, rx, 1500);
+            String[] out = sendThenDrain(tx, rx, 1500);
             assertCounts(out[0], out[1]);
         }
         Path sock2 = dir.resolve("m2.sock");
-        try (NetnsTestPmd tx = NetnsTestPmd.dpdk(null, with(SENDER_LCORES, "--vdev=" + memif("server", sock2, "")), "--forward-mode=txonly");
-             NetnsTestPmd rx = NetnsTestPmd.jpdk(null, with(RECEIVER_LCORES, "--vdev", memif("client", sock2, ",zero-copy=yes")),
+        try (NetnsTestPmd tx = dpdkInteractive(null, with(SENDER_LCORES, "--vdev=" + memif("server", sock2, "")), "--forward-mode=txonly");
+             NetnsTestPmd rx = oursInteractive(with(RECEIVER_LCORES, "--vdev", memif("client", sock2, ",zero-copy=yes")),
                      "--forward-mode=rxonly")) {
-            ready(tx, rx);
-            assertEveryFrameArrives(tx, rx, 1500);
+            String[] out = sendThenDrain(tx, rx, 1500);
+            assertCounts(out[0], out[1]);
         }
     }
 
