@@ -1,6 +1,7 @@
 package org.jpdk.app.exceptionpath;
 
 import org.jpdk.app.App;
+import org.jpdk.app.AppOptions;
 import org.jpdk.eal.Eal;
 import org.jpdk.eal.EalArgumentException;
 import org.jpdk.eal.LcoreCounters;
@@ -57,36 +58,40 @@ public final class ExceptionPath {
     /** The options after {@code --}. */
     record Options(int ip, int port, int tapPort, MacAddr mac, int burst, double statsPeriod, double runSeconds) {
         static Options parse(List<String> args) {
-            Integer ip = null;
-            int port = 0, tapPort = 1, burst = 32;
-            MacAddr mac = null;
-            double stats = 10, run = 0;
-            for (String a : args) {
-                int eq = a.indexOf('=');
-                String key = eq < 0 ? a : a.substring(0, eq), v = eq < 0 ? "" : a.substring(eq + 1);
+            var o = new Object() {
+                Integer ip;
+                int port, tapPort = 1, burst = 32;
+                MacAddr mac;
+                double stats = 10, run;
+            };
+            AppOptions.walk(args, VALUED, (key, v) -> {
+                String what = key + "=" + v;
                 switch (key) {
-                    case "--ip" -> ip = parseIp(v);
-                    case "--port" -> port = intOpt(key, v, 0, EthDev.MAX_PORTS - 1);
-                    case "--tap-port" -> tapPort = intOpt(key, v, 0, EthDev.MAX_PORTS - 1);
-                    case "--burst" -> burst = intOpt(key, v, 1, 512);
+                    case "--ip" -> o.ip = parseIp(v);
+                    case "--port" -> o.port = (int) AppOptions.number(what, v, 0, EthDev.MAX_PORTS - 1);
+                    case "--tap-port" -> o.tapPort = (int) AppOptions.number(what, v, 0, EthDev.MAX_PORTS - 1);
+                    case "--burst" -> o.burst = (int) AppOptions.number(what, v, 1, 512);
                     case "--mac" -> {
                         try {
-                            mac = MacAddr.parse(v);
+                            o.mac = MacAddr.parse(v);
                         } catch (IllegalArgumentException e) {
-                            throw new Bad("--mac=" + v + ": expected 6 hex bytes like 02:00:00:00:00:01");
+                            throw new Bad(what + ": expected 6 hex bytes like 02:00:00:00:00:01");
                         }
-                        if (mac.isMulticast() || mac.isZero()) throw new Bad("--mac=" + v + ": not a unicast address");
+                        if (o.mac.isMulticast() || o.mac.isZero()) throw new Bad(what + ": not a unicast address");
                     }
-                    case "--stats-period" -> stats = secondsOpt(key, v);
-                    case "--run-seconds" -> run = secondsOpt(key, v);
+                    case "--stats-period" -> o.stats = AppOptions.seconds(what, v, 0, 31_536_000, "expected seconds, 0 or more");
+                    case "--run-seconds" -> o.run = AppOptions.seconds(what, v, 0, 31_536_000, "expected seconds, 0 or more");
                     case "-h", "--help" -> throw new Bad(null);
-                    default -> throw new Bad("unknown option '" + a + "'; see --help");
+                    default -> throw AppOptions.unknown(key);
                 }
-            }
-            if (ip == null) throw new Bad("--ip=A.B.C.D is required: the address the app answers for");
-            if (port == tapPort) throw new Bad("--port=" + port + " and --tap-port=" + tapPort + ": need two different ports");
-            return new Options(ip, port, tapPort, mac, burst, stats, run);
+            });
+            if (o.ip == null) throw new Bad("--ip=A.B.C.D is required: the address the app answers for");
+            if (o.port == o.tapPort) throw new Bad("--port=" + o.port + " and --tap-port=" + o.tapPort + ": need two different ports");
+            return new Options(o.ip, o.port, o.tapPort, o.mac, o.burst, o.stats, o.run);
         }
+
+        private static final java.util.Set<String> VALUED = java.util.Set.of("--ip", "--port", "--tap-port", "--burst", "--mac",
+                "--stats-period", "--run-seconds");
 
         private static int parseIp(String v) {
             String[] p = v.split("\\.", -1);
@@ -105,30 +110,12 @@ public final class ExceptionPath {
             if (ip == 0 || Ipv4.isMulticast(ip) || ip == -1) throw new Bad("--ip=" + v + ": not a unicast address");
             return ip;
         }
-
-        private static int intOpt(String key, String v, int min, int max) {
-            try {
-                int x = Integer.parseInt(v);
-                if (x >= min && x <= max) return x;
-            } catch (NumberFormatException e) {
-                // fall through
-            }
-            throw new Bad(key + "=" + v + ": allowed " + min + ".." + max);
-        }
-
-        private static double secondsOpt(String key, String v) {
-            try {
-                double x = Double.parseDouble(v);
-                if (x >= 0 && x <= 31_536_000) return x;
-            } catch (NumberFormatException e) {
-                // fall through
-            }
-            throw new Bad(key + "=" + v + ": expected seconds, 0 or more");
-        }
     }
 
     /** A bad option: one line for the user (a null message asks for the usage). */
-    static final class Bad extends RuntimeException {
+    static final class Bad extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+
         Bad(String message) {
             super(message);
         }
@@ -212,7 +199,7 @@ public final class ExceptionPath {
         Options opt;
         try {
             opt = Options.parse(dd < 0 ? List.of() : Arrays.asList(args).subList(dd + 1, args.length));
-        } catch (Bad e) {
+        } catch (IllegalArgumentException e) {
             if (e.getMessage() == null) {
                 out.print(USAGE);
                 return 0;
@@ -237,7 +224,7 @@ public final class ExceptionPath {
         int rc = 0;
         try {
             runWithEal(eal, opt, out);
-        } catch (Bad | EthDevException | LinuxException | MemoryException | LcoreException | IllegalArgumentException e) {
+        } catch (EthDevException | LinuxException | MemoryException | LcoreException | IllegalArgumentException e) { // Bad too
             err.println("exception_path: " + e.getMessage());
             rc = 1;
         } finally {

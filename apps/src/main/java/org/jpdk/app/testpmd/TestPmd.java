@@ -115,7 +115,7 @@ public final class TestPmd {
         TestPmdOptions opt;
         try {
             opt = TestPmdOptions.parse(appArgs);
-        } catch (TestPmdOptions.Bad e) {
+        } catch (IllegalArgumentException e) { // TestPmdOptions.Bad and AppOptions' refusals
             err.println("testpmd: " + e.getMessage());
             return 1;
         }

@@ -1,5 +1,6 @@
 package org.jpdk.app.testpmd;
 
+import org.jpdk.app.AppOptions;
 import org.jpdk.ethdev.EthDev;
 import org.jpdk.ethdev.MacAddr;
 import org.jpdk.ethdev.Offloads;
@@ -8,10 +9,11 @@ import org.jpdk.mempool.Mempool;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * testpmd's own command line (the part after {@code --}), as dpdk-testpmd's {@code launch_args_parse}:
- * {@code --opt=value} or {@code --opt value}. A bad option or value throws {@link Bad} whose
+ * {@code --opt=value} or {@code --opt value}, walked by {@link AppOptions#walk} as every app's. A bad option or value throws {@link Bad} whose
  * message is the one line {@code <option>=<value>: <what is allowed>}. Limits that depend on the
  * EAL or the ports (--nb-cores, --nb-ports, --portmask) are checked once those exist.
  */
@@ -66,14 +68,14 @@ final class TestPmdOptions {
     }
 
     /** Options that take a value. */
-    private static final List<String> VALUED = List.of("--forward-mode", "--nb-cores", "--nb-ports", "--rxq", "--txq",
+    private static final Set<String> VALUED = Set.of("--forward-mode", "--nb-cores", "--nb-ports", "--rxq", "--txq",
             "--rxd", "--txd", "--burst", "--txpkts", "--stats-period", "--total-num-mbufs", "--mbuf-size", "--eth-peer",
             "--portmask", "--mbcache", "--max-pkt-len", "--run-seconds", "--port-topology", "--rxfreet", "--txfreet",
             "--rxpt", "--rxht", "--rxwt", "--txpt", "--txht", "--txwt", "--txrst", "--nb-txd", "--nb-rxd",
             "--port-numa-config", "--ring-numa-config", "--socket-num", "--mp-alloc", "--rss-hf", "--cmdline-file",
             "--tx-offloads", "--rx-offloads", "--txonly-multi-flow-ignored", "--rx-idle");
     /** Flags dpdk-testpmd has that change nothing here; accepted so that a DPDK command line runs. */
-    private static final List<String> HARMLESS = List.of("--no-lsc-interrupt", "--no-rmv-interrupt", "--no-flush-rx",
+    private static final Set<String> HARMLESS = Set.of("--no-lsc-interrupt", "--no-rmv-interrupt", "--no-flush-rx",
             "--disable-link-check", "--no-numa", "--numa", "--record-core-cycles", "--record-burst-stats",
             "--no-mlockall", "--mlockall", "--enable-rx-cksum", "--enable-scatter", "--disable-crc-strip",
             "--enable-lro", "--disable-device-start", "--no-iova-contig", "--txonly-multi-flow", "--enable-drop-en",
@@ -82,14 +84,7 @@ final class TestPmdOptions {
 
     static TestPmdOptions parse(List<String> args) {
         TestPmdOptions o = new TestPmdOptions();
-        for (int i = 0; i < args.size(); i++) {
-            String a = args.get(i);
-            String name = a, value = null;
-            int eq = a.indexOf('=');
-            if (a.startsWith("--") && eq > 0) {
-                name = a.substring(0, eq);
-                value = a.substring(eq + 1);
-            }
+        AppOptions.walk(args, VALUED, (name, value) -> {
             switch (name) {
                 case "-h", "--help" -> o.help = true;
                 case "-i", "--interactive" -> o.interactive = true;
@@ -99,22 +94,11 @@ final class TestPmdOptions {
                 case "--rss-ip" -> o.rssHf = Offloads.RSS_IP;
                 case "--rss-udp" -> o.rssHf = Offloads.RSS_UDP;
                 default -> {
-                    if (HARMLESS.contains(name)) {
-                        if (value != null) throw new Bad(name, value, "takes no value");
-                        break;
-                    }
-                    if (!VALUED.contains(name)) {
-                        throw new Bad(a.startsWith("-") ? "unknown option " + a + "; see --help"
-                                : "unexpected argument '" + a + "'; options start with --, see --help");
-                    }
-                    if (value == null) {
-                        if (i + 1 >= args.size()) throw new Bad(name, null, "needs a value");
-                        value = args.get(++i);
-                    }
-                    o.set(name, value);
+                    if (!HARMLESS.contains(name) && !VALUED.contains(name)) throw AppOptions.unknown(name);
+                    if (value != null) o.set(name, value);
                 }
             }
-        }
+        });
         if (o.txFirst && o.interactive) throw new Bad("--tx-first", null, "cannot be used in interactive mode (use 'start tx_first')");
         for (int seg : o.txPkts) {
             if (seg > o.mbufSize - Mbuf.DEFAULT_HEADROOM) {
@@ -148,17 +132,7 @@ final class TestPmdOptions {
             case "--mbuf-size" -> mbufSize = (int) integer(name, v, Mbuf.DEFAULT_HEADROOM + 1, Mbuf.MAX_BUF_SIZE);
             case "--mbcache" -> mbcache = (int) integer(name, v, 0, Mempool.CACHE_MAX_SIZE);
             case "--max-pkt-len" -> maxPktLen = (int) integer(name, v, 64, 65535);
-            case "--portmask" -> {
-                String hex = v.startsWith("0x") || v.startsWith("0X") ? v.substring(2) : v;
-                try {
-                    portmask = Long.parseUnsignedLong(hex, 16);
-                } catch (NumberFormatException e) {
-                    throw new Bad(name, v, "expected a hexadecimal port mask like 0x3");
-                }
-                if (portmask == 0 || (portmask >>> EthDev.MAX_PORTS) != 0) {
-                    throw new Bad(name, v, "allowed a non-zero mask of ports 0.." + (EthDev.MAX_PORTS - 1));
-                }
-            }
+            case "--portmask" -> portmask = AppOptions.portmask(name + "=" + v, v);
             case "--eth-peer" -> {
                 int comma = v.indexOf(',');
                 if (comma < 0) throw new Bad(name, v, "expected PORT,XX:XX:XX:XX:XX:XX");
@@ -210,16 +184,7 @@ final class TestPmdOptions {
     }
 
     private static double seconds(String name, String v, boolean zeroOk) {
-        double d;
-        try {
-            d = Double.parseDouble(v);
-        } catch (NumberFormatException e) {
-            d = Double.NaN;
-        }
-        if (!(d >= 0 && d <= 86_400 * 365) || (!zeroOk && d == 0)) {
-            throw new Bad(name, v, zeroOk ? "allowed a number of seconds >= 0 (0: off)" : "allowed a number of seconds > 0");
-        }
-        return d;
+        return AppOptions.seconds(name + "=" + v, v, zeroOk);
     }
 
     /** Parses {@code X[,Y]*} segment lengths for --txpkts and {@code set txpkts}. */

@@ -59,7 +59,7 @@ class ExceptionPathTest {
                 {"exception_path: --port=1 and --tap-port=1: need two different ports", "--ip=10.9.0.2", "--port=1"},
                 {"exception_path: --mac=01:00:5e:00:00:01: not a unicast address", "--ip=10.9.0.2", "--mac=01:00:5e:00:00:01"},
                 {"exception_path: --stats-period=-1: expected seconds, 0 or more", "--ip=10.9.0.2", "--stats-period=-1"},
-                {"exception_path: unknown option '--bogus'; see --help", "--ip=10.9.0.2", "--bogus"},
+                {"exception_path: unknown option --bogus; see --help", "--ip=10.9.0.2", "--bogus"},
         };
         for (String[] c : cases) {
             String[] args = new String[c.length];
