@@ -92,7 +92,9 @@ public final class BpfVm {
         pkt = data;
         pktOff = 0;
         pktLen = data.byteSize();
-        return run(prog.arg == BpfProgram.Arg.MBUF ? MBUF_BASE : PKT_BASE);
+        if (prog.arg != BpfProgram.Arg.MBUF) return run(PKT_BASE);
+        if (prog.readsContext) fillHeader(0, (int) pktLen, (int) pktLen, 1, (int) pktLen);
+        return run(MBUF_BASE);
     }
 
     /** Runs the program on one packet: R1 is the packet's data (PTR) or its mbuf (MBUF), as rte_bpf_eth's callbacks pass it. */
@@ -102,7 +104,7 @@ public final class BpfVm {
         pktOff = m.dataOff();
         pktLen = m.dataLen();
         if (prog.arg == BpfProgram.Arg.MBUF) {
-            if (prog.readsContext) fillHeader(m);
+            if (prog.readsContext) fillHeader(m.dataOff(), m.dataLen(), m.pktLen(), m.nbSegs(), m.bufLen());
             return run(MBUF_BASE);
         }
         return run(PKT_BASE);
@@ -127,16 +129,16 @@ public final class BpfVm {
         }
     }
 
-    private void fillHeader(Mbuf m) {
+    private void fillHeader(int dataOff, int dataLen, int pktLen, int nbSegs, int bufLen) {
         MemorySegment h = mbufHeader;
-        h.set(DW, 0, PKT_BASE - pktOff);
+        h.set(DW, 0, PKT_BASE - dataOff);
         h.set(DW, 8, 0);
-        h.set(H, 16, (short) pktOff);
+        h.set(H, 16, (short) dataOff);
         h.set(H, 18, (short) 1);
-        h.set(H, 20, (short) m.nbSegs());
-        h.set(W, 36, m.pktLen());
-        h.set(H, 40, (short) m.dataLen());
-        h.set(H, 54, (short) m.bufLen());
+        h.set(H, 20, (short) nbSegs);
+        h.set(W, 36, pktLen);
+        h.set(H, 40, (short) dataLen);
+        h.set(H, 54, (short) bufLen);
     }
 
     // ---- memory: resolve an address to (segment, offset) with its bound checked
