@@ -1,5 +1,9 @@
 package org.jpdk.app.testpmd;
 
+import org.jpdk.bpf.BpfException;
+import org.jpdk.bpf.BpfProgram;
+import org.jpdk.bpf.ElfLoader;
+import org.jpdk.ethdev.BpfEth;
 import org.jpdk.ethdev.EthDev;
 import org.jpdk.ethdev.EthDevException;
 import org.jpdk.ethdev.MacAddr;
@@ -8,6 +12,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.SynchronousQueue;
@@ -115,6 +120,8 @@ final class TestPmdPrompt {
                 case "clear" -> clear(w);
                 case "set" -> set(w);
                 case "port" -> port(w);
+                case "bpf-load" -> bpfLoad(w);
+                case "bpf-unload" -> bpfUnload(w);
                 default -> t.err.println("Command not found");
             }
         } catch (BadArguments e) {
@@ -321,6 +328,58 @@ final class TestPmdPrompt {
         }
     }
 
+    /**
+     * {@code bpf-load rx|tx PORT QUEUE FLAGS FILE}, as dpdk-testpmd's: section .text of an eBPF ELF
+     * object as a queue's callback. FLAGS: J runs the compiled class (DPDK's JIT), M passes the mbuf
+     * (else the packet's data), - neither. Prints DPDK's "rc:message" line.
+     */
+    private void bpfLoad(String[] w) {
+        String usage = "bpf-load rx|tx <port> <queue> <J|M|-> <file>";
+        need(w, 6, usage);
+        boolean rx = rxTx(w[1], usage);
+        List<EthDev> ports = ports(w[2]);
+        if (ports == null || ports.size() != 1) return;
+        int flags = 0;
+        BpfProgram.Arg arg = BpfProgram.Arg.PTR;
+        for (char c : w[4].toCharArray()) {
+            switch (c) {
+                case 'J' -> flags |= BpfEth.F_JIT;
+                case 'M' -> arg = BpfProgram.Arg.MBUF;
+                case '-' -> {
+                }
+                default -> throw new BadArguments("unknown flag '" + c + "'; flags are J (compiled), M (mbuf argument), - (none)");
+            }
+        }
+        try {
+            BpfProgram prog = ElfLoader.load(Path.of(w[5]), ".text", arg, List.of());
+            int q = number(w[3]);
+            if (rx) BpfEth.rxLoad(ports.getFirst(), q, prog, flags);
+            else BpfEth.txLoad(ports.getFirst(), q, prog, flags);
+            t.out.println("0:Success");
+        } catch (BpfException e) {
+            t.err.println(e.getMessage());
+            t.out.println("-22:Invalid argument");
+        }
+    }
+
+    /** {@code bpf-unload rx|tx PORT QUEUE}. */
+    private void bpfUnload(String[] w) {
+        String usage = "bpf-unload rx|tx <port> <queue>";
+        need(w, 4, usage);
+        boolean rx = rxTx(w[1], usage);
+        List<EthDev> ports = ports(w[2]);
+        if (ports == null || ports.size() != 1) return;
+        int q = number(w[3]);
+        if (rx) BpfEth.rxUnload(ports.getFirst(), q);
+        else BpfEth.txUnload(ports.getFirst(), q);
+    }
+
+    private static boolean rxTx(String s, String usage) {
+        if (s.equals("rx")) return true;
+        if (s.equals("tx")) return false;
+        throw new BadArguments("usage: " + usage);
+    }
+
     /** "all" or one port id; null (after a message) for an invalid port. */
     private List<EthDev> ports(String arg) {
         if (arg.equals("all")) return EthDev.all();
@@ -360,6 +419,8 @@ final class TestPmdPrompt {
                 "    set txpkts X[,Y]*                   segment lengths of generated packets",
                 "    set rx-idle busy|backoff|interrupt  what idle forwarding lcores do (jpdk's; stop shows their CPU use)",
                 "    port stop|start|close all|P         stop, start or close ports",
+                "    bpf-load rx|tx P Q J|M|- FILE       run section .text of an eBPF ELF object on queue Q (J compiled, M mbuf argument)",
+                "    bpf-unload rx|tx P Q                remove it",
                 "    quit                                stop everything and exit (also Ctrl-C, Ctrl-D)",
                 ""));
         t.out.println(String.join("\n", l));

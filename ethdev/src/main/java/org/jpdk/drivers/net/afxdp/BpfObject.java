@@ -1,5 +1,6 @@
 package org.jpdk.drivers.net.afxdp;
 
+import org.jpdk.bpf.Elf;
 import org.jpdk.sys.Bpf;
 import org.jpdk.sys.Libc;
 import org.jpdk.sys.LinuxException;

@@ -23,7 +23,7 @@ import java.util.Map;
  *               ENUM vlen x 8; FUNC_PROTO vlen x 8; VAR +4; DATASEC vlen x {type, offset, size};
  *               DECL_TAG +4; ENUM64 vlen x 12; PTR, FWD, TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC, FLOAT, TYPE_TAG: nothing
  * </pre>
- * Ids count from 1 in the order of the types. Like {@link Elf}, every offset is checked; a bad
+ * Ids count from 1 in the order of the types. Like {@link org.jpdk.bpf.Elf}, every offset is checked; a bad
  * section is an {@link IllegalArgumentException}.
  */
 final class Btf {

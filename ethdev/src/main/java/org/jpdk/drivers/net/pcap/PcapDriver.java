@@ -1,5 +1,8 @@
 package org.jpdk.drivers.net.pcap;
 
+import org.jpdk.bpf.BpfException;
+import org.jpdk.bpf.Cbpf;
+import org.jpdk.bpf.PcapFilter;
 import org.jpdk.eal.EalArgumentException;
 import org.jpdk.ethdev.DevInfo;
 import org.jpdk.ethdev.Devargs;
@@ -37,6 +40,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link Mbuf#F_RX_TIMESTAMP}. At end of file the queue receives nothing (DPDK), and
  * {@link Device#rxDone()} and xstat {@code rx_q<i>_pcap_eof} turn to true/1. Starting the port
  * again reads the files from the start, as DPDK reopens them at start.
+ * <li>{@code rx_filter=EXPR} (jpdk's): a tcpdump expression ({@link PcapFilter}); the rx queues
+ * receive only the frames it accepts, the others are counted in {@code imissed}.
  * <li>{@code infinite_rx=1}: each rx file is loaded once, at rx queue setup, into one off-heap
  * block (not into pool mbufs, so the pool is not drained) and replayed forever, each packet copied
  * into a fresh mbuf.
@@ -80,12 +85,12 @@ public final class PcapDriver implements EthDriver {
 
     @Override
     public Set<String> keys() {
-        return Set.of("rx_pcap", "tx_pcap", "rx_iface", "rx_iface_in", "tx_iface", "iface", "phy_mac", "infinite_rx");
+        return Set.of("rx_pcap", "tx_pcap", "rx_iface", "rx_iface_in", "tx_iface", "iface", "phy_mac", "infinite_rx", "rx_filter");
     }
 
     @Override
     public String usage() {
-        return "rx_pcap=<file>,tx_pcap=<file>,infinite_rx=<0|1> (rx_pcap and tx_pcap repeatable, one per queue)";
+        return "rx_pcap=<file>,tx_pcap=<file>,infinite_rx=<0|1>,rx_filter=<tcpdump expression> (rx_pcap and tx_pcap repeatable, one per queue)";
     }
 
     @Override
@@ -106,6 +111,16 @@ public final class PcapDriver implements EthDriver {
         boolean infinite = args.boolValue("infinite_rx", false);
         if (infinite && rx.isEmpty()) throw args.error("infinite_rx", args.get("infinite_rx"), "needs an rx_pcap file to replay");
         for (String f : rx) if (f.isBlank()) throw args.error("rx_pcap", f, "empty file name");
+        String expr = args.get("rx_filter");
+        Cbpf filter = null;
+        if (expr != null) {
+            if (rx.isEmpty() || infinite) throw args.error("rx_filter", expr, "filters rx_pcap files read once (not infinite_rx)");
+            try {
+                filter = PcapFilter.compile(expr);
+            } catch (BpfException e) {
+                throw args.error("rx_filter", expr, e.getMessage().lines().findFirst().orElse(""));
+            }
+        }
         for (String f : tx) if (f.isBlank()) throw args.error("tx_pcap", f, "empty file name");
         for (int i = 0; i < tx.size(); i++) {
             for (String r : rx) {
@@ -128,7 +143,7 @@ public final class PcapDriver implements EthDriver {
             throw new EthDevException("--vdev " + args.name() + ": " + e.getMessage(), e);
         }
         int idx = MAC_INDEX.getAndIncrement() & 0xff;
-        return new Device(port, args.name(), readers, writers, infinite, new MacAddr(0x02_70_63_61_70_00L | idx));
+        return new Device(port, args.name(), readers, writers, infinite, filter, new MacAddr(0x02_70_63_61_70_00L | idx));
     }
 
     private static boolean sameFile(String a, String b) {
@@ -179,16 +194,18 @@ public final class PcapDriver implements EthDriver {
         private final PcapReader[] readers; // null for an rx queue with no file
         private final PcapWriter[] writers; // null for a drop queue
         private final boolean infinite;
+        private final Cbpf filter; // rx_filter, or null
         private final MacAddr mac;
         private final Replay[] replays;
         private final FileRxQueue[] fileQueues;
 
-        Device(EthDev port, String name, PcapReader[] readers, PcapWriter[] writers, boolean infinite, MacAddr mac) {
+        Device(EthDev port, String name, PcapReader[] readers, PcapWriter[] writers, boolean infinite, Cbpf filter, MacAddr mac) {
             super(port);
             this.name = name;
             this.readers = readers;
             this.writers = writers;
             this.infinite = infinite;
+            this.filter = filter;
             this.mac = mac;
             this.replays = new Replay[readers.length];
             this.fileQueues = new FileRxQueue[readers.length];
@@ -214,7 +231,7 @@ public final class PcapDriver implements EthDriver {
                 if (replays[queue] == null) replays[queue] = Replay.load(port, r);
                 return new ReplayRxQueue(replays[queue], pool);
             }
-            FileRxQueue q = new FileRxQueue(r, pool);
+            FileRxQueue q = new FileRxQueue(r, pool, filter);
             fileQueues[queue] = q;
             return q;
         }
@@ -288,12 +305,14 @@ public final class PcapDriver implements EthDriver {
     static final class FileRxQueue extends RxQueue {
         private final PcapReader reader;
         private final Mempool<Mbuf> pool;
+        private final Cbpf filter;        // rx_filter: frames it rejects are counted in imissed, not received
         private boolean held;             // the reader's current record is not delivered yet
         volatile boolean done;            // end of file or bad input: receives nothing more
 
-        FileRxQueue(PcapReader reader, Mempool<Mbuf> pool) {
+        FileRxQueue(PcapReader reader, Mempool<Mbuf> pool, Cbpf filter) {
             this.reader = reader;
             this.pool = pool;
+            this.filter = filter;
         }
 
         void restart() {
@@ -318,6 +337,11 @@ public final class PcapDriver implements EthDriver {
                     held = true;
                 }
                 int len = r.caplen();
+                if (filter != null && filter.run(r.window(), r.dataOffset(), len, r.origLen()) == 0) {
+                    held = false;
+                    countMissed(1);
+                    continue;
+                }
                 Mbuf m = copyIn(pool, r.window(), r.dataOffset(), len);
                 if (m == null) {
                     countNombuf(1);

@@ -383,4 +383,21 @@ class PcapDriverTest {
         assertEquals(0, EthDev.all().size(), "no port was left half made");
         assertFalse(Files.exists(dir.resolve("x.pcap")), "no file was created by a refused probe");
     }
+
+    @Test
+    void rxFilterKeepsOnlyWhatTheExpressionAccepts() throws Exception {
+        List<byte[]> pkts = new ArrayList<>();
+        for (int i = 0; i < 40; i++) pkts.add(PcapFiles.frame(i, 60 + 10 * i)); // ether src 02:00:00:00:00:<i>, lengths 60..450
+        Path in = PcapFiles.write(dir, "in.pcap", PcapFiles.classic(java.nio.ByteOrder.LITTLE_ENDIAN, false, 1, pkts, new long[pkts.size()]));
+        EthDev p = ready("net_pcap0,rx_pcap=" + in + ",rx_filter=greater 200 and not ether src 02:00:00:00:00:20");
+        List<Mbuf> got = drain(p, 0);
+        List<Integer> lens = got.stream().map(Mbuf::pktLen).toList();
+        List<Integer> want = new ArrayList<>();
+        for (int i = 0; i < 40; i++) if (60 + 10 * i >= 200 && i != 0x20) want.add(60 + 10 * i);
+        assertEquals(want, lens);
+        assertEquals(40 - want.size(), p.stats().imissed, "the frames the filter rejects are counted in imissed");
+        for (Mbuf m : got) m.free();
+        RuntimeException e = assertThrows(EalArgumentException.class, () -> EthDev.create("net_pcap1,rx_pcap=" + in + ",rx_filter=hots 1.2.3.4"));
+        assertTrue(e.getMessage().contains("unknown word 'hots' at column 1"), e.getMessage());
+    }
 }

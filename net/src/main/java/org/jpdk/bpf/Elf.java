@@ -1,4 +1,4 @@
-package org.jpdk.drivers.net.afxdp;
+package org.jpdk.bpf;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -11,8 +11,8 @@ import java.util.List;
  * ({@code clang -O2 -target bpf -c}): sections, the symbol table and REL relocations. The file
  * is untrusted: every offset, size and string index is checked against the file before it is
  * used, and anything out of range is an {@link IllegalArgumentException} naming the file and
- * what is wrong, never a bad read. Self-contained (it depends on nothing of jpdk's), so that the
- * BPF library can take it over; see {@link BpfObject} for the BPF side.
+ * what is wrong, never a bad read. Self-contained (it depends on nothing of jpdk's); shared by the BPF
+ * library ({@link ElfLoader}) and net_af_xdp's xdp_prog loader.
  *
  * <pre>
  * ELF header (64)   +0 e_ident[16] (7f 'E' 'L' 'F', class 2 = 64-bit, data 1 = little-endian)
