@@ -485,16 +485,13 @@ public final class PcapDriver implements EthDriver {
         @Override
         public int txBurst(Mbuf[] pkts, int off, int n) {
             if (n <= 0) return 0;
-            long bytes = 0;
-            int written = 0;
+            long packets0 = writer.packets(), bytes0 = writer.bytes();
             if (!broken) {
                 try {
                     for (int i = off; i < off + n; i++) {
                         Mbuf m = pkts[i];
                         if (!m.lengthsConsistent()) continue;        // a chain at odds with its pktLen: dropped, an error
                         writer.write(m);
-                        bytes += m.pktLen();
-                        written++;
                     }
                 } catch (PcapException e) {
                     broken = true;
@@ -502,7 +499,11 @@ public final class PcapDriver implements EthDriver {
                 }
             }
             Mbuf.freeBulk(pkts, off, n);
-            if (written > 0) countTx(written, bytes);
+            // What reached the file or its buffer. After a failed write this is negative by the
+            // packets of earlier bursts that the buffer held: they move from opackets to oerrors,
+            // so opackets + oerrors stays the number of packets given to the queue.
+            long written = writer.packets() - packets0;
+            if (written != 0) countTx(written, writer.bytes() - bytes0);
             if (written < n) countErrors(n - written);
             return n;
         }
