@@ -32,7 +32,8 @@ class LongRingFuzzTest {
             if (data.consumeBoolean()) {
                 // a sane header, then a few fields overwritten: reaches past the magic check
                 int count = Math.max(2, Integer.highestOneBit(Math.max(2, slots)));
-                if (LongRing.bytesFor(count) <= bytes) LongRing.create(seg, count, data.consumeInt(0, 7) & 7);
+                int flags = data.consumeInt(0, 7);
+                if (LongRing.bytesFor(count, flags) <= bytes) LongRing.create(seg, count, flags);
                 int edits = data.consumeInt(0, 6);
                 for (int i = 0; i < edits; i++) {
                     seg.set(ValueLayout.JAVA_INT, 4L * data.consumeInt(0, LongRing.HEADER_BYTES / 4 - 1), data.consumeInt());
