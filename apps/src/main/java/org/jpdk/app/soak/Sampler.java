@@ -20,7 +20,8 @@ import java.util.Locale;
  *
  * <p>Tolerances, from the first sample under traffic (the second row: the JIT and the lazily made
  * objects of the first seconds are not growth) to the last, taken after the path drained:
- * threads and fds exactly equal; heap after GC at most 2 MiB more; RSS at most 16 MiB more (JIT
+ * threads and fds not one more (fewer is fine: the JDK's process reaper thread, which ran the
+ * {@code ip} commands, ends after a minute idle); heap after GC at most 2 MiB more; RSS at most 16 MiB more (JIT
  * code and native allocator noise); collections other than the sampler's at most 2 (the fast
  * path allocates nothing, but the sampler's own file reads and strings may push one); every pool's
  * in-use count back to the baseline's (0 for the generator's pool) once the path drained.
@@ -115,8 +116,8 @@ final class Sampler {
                 p.add("pool " + pools.get(i).name() + ": " + last.inUse()[i] + " mbufs in use after the drain, " + base.inUse()[i] + " before traffic");
             }
         }
-        if (last.threads() != warm.threads()) p.add("threads " + warm.threads() + " -> " + last.threads());
-        if (last.fds() != warm.fds()) p.add("open fds " + warm.fds() + " -> " + last.fds());
+        if (last.threads() > warm.threads()) p.add("threads " + warm.threads() + " -> " + last.threads());
+        if (last.fds() > warm.fds()) p.add("open fds " + warm.fds() + " -> " + last.fds());
         if (last.heapAfterGc() - warm.heapAfterGc() > HEAP_TOLERANCE) {
             p.add("heap after GC grew " + (last.heapAfterGc() - warm.heapAfterGc()) / 1024 + " KiB (tolerance " + HEAP_TOLERANCE / 1024 + ")");
         }

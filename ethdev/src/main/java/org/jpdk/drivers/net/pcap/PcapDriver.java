@@ -107,6 +107,8 @@ public final class PcapDriver implements EthDriver {
         if (infinite && rx.isEmpty()) throw args.error("infinite_rx", args.get("infinite_rx"), "needs an rx_pcap file to replay");
         for (String f : rx) if (f.isBlank()) throw args.error("rx_pcap", f, "empty file name");
         for (String f : tx) if (f.isBlank()) throw args.error("tx_pcap", f, "empty file name");
+        for (String f : rx) args.path("rx_pcap", f);
+        for (String f : tx) args.path("tx_pcap", f);
         for (int i = 0; i < tx.size(); i++) {
             for (String r : rx) {
                 if (sameFile(tx.get(i), r)) throw args.error("tx_pcap", tx.get(i), "is also an rx_pcap file; a file cannot be read and written by one port");
