@@ -15,7 +15,8 @@ import java.lang.foreign.ValueLayout;
  * ring whose calls never return more than asked or more than the capacity, never touch memory
  * past the slots (the segment is followed by a canary the ring must not write), and never throw.
  * Multi-producer/consumer calls wait for earlier claimers' tails, so a peer that never publishes
- * stalls them (as documented); they run here only while the peer's tail equals its head.
+ * stalls them (as documented, and as DPDK's rte_ring: a 240 s run found exactly that hang through
+ * {@code enqueue} on an MP ring); they run here only while the peer's tail equals its head.
  */
 @Tag("fuzz")
 class LongRingFuzzTest {
@@ -58,8 +59,9 @@ class LongRingFuzzTest {
                     case 3 -> r.scDequeueBulk(vals, 0, n);
                     case 4 -> tailsEqualHeads(seg, 128) ? r.mpEnqueueBurst(vals, 0, n) : 0;
                     case 5 -> tailsEqualHeads(seg, 256) ? r.mcDequeueBurst(vals, 0, n) : 0;
-                    case 6 -> r.enqueue(n) ? 1 : 0;
-                    case 7 -> r.dequeue(-1) == -1 ? 0 : 1;
+                    // enqueue/dequeue take the ring's own mode, MP/MC unless its flags say SP/SC
+                    case 6 -> (r.flags() & Ring.F_SP_ENQ) != 0 || tailsEqualHeads(seg, 128) ? (r.enqueue(n) ? 1 : 0) : 0;
+                    case 7 -> (r.flags() & Ring.F_SC_DEQ) != 0 || tailsEqualHeads(seg, 256) ? (r.dequeue(-1) == -1 ? 0 : 1) : 0;
                     case 8 -> {
                         r.count(); // a snapshot of the peer's indexes: only must not throw
                         r.freeCount();
