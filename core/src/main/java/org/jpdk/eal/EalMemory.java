@@ -282,6 +282,7 @@ public final class EalMemory {
         } else if (o.hugeDir() != null && !o.inMemory()) {
             dir = Path.of(o.hugeDir());
             pageSize = hugetlbfsPageSize(dir);
+            removeStaleFiles(dir, o.filePrefix());
         } else {
             List<Hugepages.Size> sizes = Hugepages.sizes();
             for (long want : new long[]{Hugepages.SIZE_2M, Hugepages.SIZE_1G}) {
@@ -293,6 +294,40 @@ public final class EalMemory {
         }
         IovaMode mode = chooseIovaMode(o.iovaMode(), pageSize != Hugepages.SIZE_4K);
         return new State(o, pageSize, mode, sockets, dir);
+    }
+
+    /**
+     * Removes the hugepage files of {@code prefix} that no live process holds, as DPDK's
+     * clear_hugedir: each file is flock'ed (shared) by the process that maps it for as long as it
+     * is open, so a file whose exclusive lock can be taken was left by a process that died (killed,
+     * crashed) without unlinking it, and its pages go back to the pool. A file another process
+     * still holds stays, and that process's run keeps its memory.
+     */
+    static int removeStaleFiles(Path dir, String prefix) {
+        int removed = 0;
+        List<Path> files;
+        try (var list = Files.list(dir)) {
+            files = list.filter(f -> f.getFileName().toString().startsWith(prefix + "map_")).toList();
+        } catch (IOException e) {
+            return 0;
+        }
+        for (Path f : files) {
+            int fd;
+            try {
+                fd = Libc.open(f.toString(), Libc.O_RDWR | Libc.O_CLOEXEC, 0);
+            } catch (LinuxException e) {
+                continue;
+            }
+            try {
+                if (Libc.flock(fd, Libc.LOCK_EX | Libc.LOCK_NB) == 0 && Libc.unlink(f.toString()) == 0) {
+                    removed++;
+                    System.err.println("EAL: removed stale hugepage file " + f + " (--file-prefix " + prefix + ", left by a process that is gone)");
+                }
+            } finally {
+                Libc.close(fd);
+            }
+        }
+        return removed;
     }
 
     /** The one warning line of the 4 KiB fall-back: what is reserved and what the user can do. */
@@ -441,12 +476,14 @@ public final class EalMemory {
         if (s.hugeDir != null) {
             Path file = s.hugeDir.resolve(name);
             try {
-                return new SegmentFile(Libc.open(file.toString(), Libc.O_CREAT | Libc.O_EXCL | Libc.O_RDWR | Libc.O_CLOEXEC, 0600),
-                        file, name, ps);
+                int fd = Libc.open(file.toString(), Libc.O_CREAT | Libc.O_EXCL | Libc.O_RDWR | Libc.O_CLOEXEC, 0600);
+                // held while the file is open: the next start with this prefix knows the file is in use
+                Libc.flock(fd, Libc.LOCK_SH);
+                return new SegmentFile(fd, file, name, ps);
             } catch (LinuxException e) {
                 throw new MemoryException("cannot create hugepage file " + file + (e.errno() == Errno.EEXIST
-                        ? ": it exists (left by a crashed run with --file-prefix " + s.options.filePrefix()
-                        + "? remove it or choose another prefix)" : ""), e);
+                        ? ": it exists and a running process holds it (another run with --file-prefix " + s.options.filePrefix()
+                        + "? choose another prefix)" : ""), e);
             }
         }
         int flags = Libc.MFD_CLOEXEC | Libc.MFD_ALLOW_SEALING;

@@ -53,6 +53,8 @@ public final class Libc {
     public static final int MFD_CLOEXEC = 0x1, MFD_ALLOW_SEALING = 0x2, MFD_HUGETLB = 0x4, MFD_HUGE_SHIFT = 26;
     /** fcntl(2) commands and file seals (linux/fcntl.h). */
     public static final int F_ADD_SEALS = 1033, F_GET_SEALS = 1034;
+    /** {@code flock(2)} operations. */
+    public static final int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
     public static final int F_SEAL_SEAL = 0x1, F_SEAL_SHRINK = 0x2, F_SEAL_GROW = 0x4, F_SEAL_WRITE = 0x8;
     /** fallocate(2) modes: give a range's pages back without changing the file size. */
     public static final int FALLOC_FL_KEEP_SIZE = 0x1, FALLOC_FL_PUNCH_HOLE = 0x2;
@@ -83,6 +85,7 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle FCNTL = variadicCall("fcntl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), 2);
+    private static final MethodHandle FLOCK = errnoCall("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle FALLOCATE = errnoCall("fallocate",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle UNLINK = errnoCall("unlink",
@@ -264,6 +267,17 @@ public final class Libc {
         try {
             int r = (int) FCNTL.invokeExact(cs, fd, cmd, arg);
             return r >= 0 ? r : -errno(cs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code flock(2)}: 0, or the negated errno (EWOULDBLOCK with LOCK_NB when another holds a conflicting lock). */
+    public static int flock(int fd, int op) {
+        MemorySegment cs = CAPTURED.get();
+        try {
+            int r = (int) FLOCK.invokeExact(cs, fd, op);
+            return r == 0 ? 0 : -errno(cs);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -3,6 +3,7 @@ package org.jpdk.eal;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -110,6 +111,7 @@ class HugepageTest {
         assertEquals(freeBefore, Hugepages.size(Hugepages.SIZE_2M).orElseThrow().free(), "pages given back at shutdown");
     }
 
+    @Tag("faults")
     @Test
     void runningOutOfHugepagesIsAClearErrorNotASigbus() {
         requireFree2M(2);

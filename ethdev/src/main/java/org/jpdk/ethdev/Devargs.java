@@ -62,6 +62,18 @@ public record Devargs(String name, List<Map.Entry<String, String>> args) {
         return v;
     }
 
+    /**
+     * {@code value} (given for {@code key}) as a file path; a value no path can hold (a NUL byte)
+     * is refused as every other bad value, not with the JDK's InvalidPathException.
+     */
+    public java.nio.file.Path path(String key, String value) {
+        try {
+            return java.nio.file.Path.of(value);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw error(key, value, "not a file name (" + e.getReason() + ")");
+        }
+    }
+
     /** The last value of {@code key}, or {@code def} when absent. */
     public String get(String key, String def) {
         String v = get(key);

@@ -131,7 +131,7 @@ public final class AfXdpDriver implements EthDriver {
             Path path = null;
             if (prog != null) {
                 if (prog.isEmpty()) throw args.error("xdp_prog", prog, "empty; give the path of an ELF object (clang -O2 -target bpf -c prog.c)");
-                path = Path.of(prog);
+                path = args.path("xdp_prog", prog);
                 if (!Files.isReadable(path)) throw args.error("xdp_prog", prog, "no such file, or not readable");
             }
             return new Config(iface, start, count, shared, budget, copy, path);

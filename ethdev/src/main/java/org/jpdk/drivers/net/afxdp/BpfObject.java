@@ -45,7 +45,7 @@ final class BpfObject {
     }
 
     /** A map of the object: its symbol name and definition. */
-    private record MapSpec(String name, int section, long offset, int type, int keySize, int valueSize, int maxEntries, int flags) {
+    record MapSpec(String name, int section, long offset, int type, int keySize, int valueSize, int maxEntries, int flags) {
     }
 
     /** Loads the XDP program and its maps from {@code file}; throws {@link AfXdpException} with one line. */
@@ -58,6 +58,36 @@ final class BpfObject {
         } catch (IOException e) {
             throw new AfXdpException(what + ": cannot read: " + e.getMessage(), e);
         }
+        Parsed p = parse(bytes, what);
+        Map<MapSpec, Integer> fds = new LinkedHashMap<>();
+        try {
+            for (MapSpec m : p.maps()) {
+                fds.put(m, Bpf.mapCreate(m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), sanitize(m.name())));
+            }
+            long[] insns = relocated(p, fds, what);
+            int progFd = XdpProgram.load(insns, p.license(), p.name(), "xdp program " + p.name() + " from " + what.substring(9) + " (" + insns.length + " instructions)");
+            List<Integer> others = new ArrayList<>();
+            for (var e : fds.entrySet()) if (e.getKey() != p.xsk()) others.add(e.getValue());
+            return new XdpProgram(progFd, fds.get(p.xsk()), p.xsk().maxEntries(), others.stream().mapToInt(Integer::intValue).toArray(),
+                    "program " + p.name() + " from " + what.substring(9));
+        } catch (RuntimeException e) {
+            for (int fd : fds.values()) Libc.close(fd);
+            if (e instanceof LinuxException le && !(e instanceof Bpf.VerifierException)) throw new AfXdpException(what + ": " + le.getMessage(), le);
+            if (e instanceof IllegalArgumentException) throw new AfXdpException(e.getMessage(), e);
+            throw e;
+        }
+    }
+
+    /** What {@link #parse} found: the program's code range, its name and license, and the maps (the XSKMAP among them). */
+    record Parsed(Elf elf, Elf.Section prog, long start, long size, String name, String license, List<MapSpec> maps, MapSpec xsk) {
+    }
+
+    /**
+     * Everything of {@link #loadXdp} that reads the object and makes no system call: the ELF, the
+     * program section and function, the license, the maps. Bad input is an {@link AfXdpException}
+     * of one line, whatever part of the file is wrong.
+     */
+    static Parsed parse(byte[] bytes, String what) {
         Elf elf;
         try {
             elf = Elf.parse(bytes, what);
@@ -71,7 +101,19 @@ final class BpfObject {
         }
         if (elf.type() != Elf.ET_REL) throw new AfXdpException(what + ": not an object file (ELF type " + elf.type() + ")");
         try {
-            return load(elf, what);
+            Elf.Section prog = programSection(elf, what);
+            Elf.Symbol func = null;
+            for (Elf.Symbol s : elf.symbols()) {
+                if (s.shndx() == prog.index() && s.type() == Elf.STT_FUNC && (func == null || s.value() < func.value())) func = s;
+            }
+            long start = func == null ? 0 : func.value(), size = func == null || func.size() == 0 ? prog.size() - start : func.size();
+            if (start < 0 || size <= 0 || start + size > prog.size() || size % 8 != 0) {
+                throw new AfXdpException(what + ": program " + (func == null ? prog.name() : func.name()) + " at " + start + " of " + size
+                        + " bytes does not fit section " + prog.name());
+            }
+            String name = sanitize(func == null ? prog.name() : func.name());
+            List<MapSpec> specs = maps(elf, what);
+            return new Parsed(elf, prog, start, size, name, license(elf), specs, xskMap(specs, what));
         } catch (IllegalArgumentException e) {
             throw new AfXdpException(e.getMessage(), e);
         } catch (IndexOutOfBoundsException | ArithmeticException e) {
@@ -79,36 +121,14 @@ final class BpfObject {
         }
     }
 
-    private static XdpProgram load(Elf elf, String what) {
-        Elf.Section prog = programSection(elf, what);
-        Elf.Symbol func = null;
-        for (Elf.Symbol s : elf.symbols()) {
-            if (s.shndx() == prog.index() && s.type() == Elf.STT_FUNC && (func == null || s.value() < func.value())) func = s;
-        }
-        long start = func == null ? 0 : func.value(), size = func == null || func.size() == 0 ? prog.size() - start : func.size();
-        if (start < 0 || size <= 0 || start + size > prog.size() || size % 8 != 0) {
-            throw new AfXdpException(what + ": program " + (func == null ? prog.name() : func.name()) + " at " + start + " of " + size
-                    + " bytes does not fit section " + prog.name());
-        }
-        String name = sanitize(func == null ? prog.name() : func.name());
-        String license = license(elf);
-        List<MapSpec> specs = maps(elf, what);
-        MapSpec xsk = xskMap(specs, what);
-        Map<MapSpec, Integer> fds = new LinkedHashMap<>();
+    /** The program's instructions with every map reference turned into the map's fd in {@code fds}; bad relocations are an {@link AfXdpException}. */
+    static long[] relocated(Parsed p, Map<MapSpec, Integer> fds, String what) {
         try {
-            for (MapSpec m : specs) {
-                fds.put(m, Bpf.mapCreate(m.type(), m.keySize(), m.valueSize(), m.maxEntries(), m.flags(), sanitize(m.name())));
-            }
-            long[] insns = instructions(elf, prog, start, size, specs, fds, what);
-            int progFd = XdpProgram.load(insns, license, name, "xdp program " + name + " from " + what.substring(9) + " (" + insns.length + " instructions)");
-            List<Integer> others = new ArrayList<>();
-            for (var e : fds.entrySet()) if (e.getKey() != xsk) others.add(e.getValue());
-            return new XdpProgram(progFd, fds.get(xsk), xsk.maxEntries(), others.stream().mapToInt(Integer::intValue).toArray(),
-                    "program " + name + " from " + what.substring(9));
-        } catch (RuntimeException e) {
-            for (int fd : fds.values()) Libc.close(fd);
-            if (e instanceof LinuxException le && !(e instanceof Bpf.VerifierException)) throw new AfXdpException(what + ": " + le.getMessage(), le);
-            throw e;
+            return instructions(p.elf(), p.prog(), p.start(), p.size(), p.maps(), fds, what);
+        } catch (IllegalArgumentException e) {
+            throw new AfXdpException(e.getMessage(), e);
+        } catch (IndexOutOfBoundsException | ArithmeticException e) {
+            throw new AfXdpException(what + ": malformed object (" + e.getMessage() + ")", e);
         }
     }
 

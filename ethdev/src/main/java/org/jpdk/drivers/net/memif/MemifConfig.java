@@ -45,7 +45,7 @@ record MemifConfig(long id, boolean server, int bufferSize, int log2Ring, String
             throw args.error("socket", socket, bytes + " bytes; a Unix socket address holds at most " + (UnixSocket.PATH_MAX - 1));
         }
         if (!abs) {
-            Path dir = Path.of(socket).toAbsolutePath().getParent();
+            Path dir = args.path("socket", socket).toAbsolutePath().getParent();
             if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
                 throw args.error("socket", socket, "the directory " + dir + " does not exist or is not writable");
             }

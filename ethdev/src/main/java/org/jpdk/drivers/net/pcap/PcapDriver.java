@@ -122,6 +122,8 @@ public final class PcapDriver implements EthDriver {
             }
         }
         for (String f : tx) if (f.isBlank()) throw args.error("tx_pcap", f, "empty file name");
+        for (String f : rx) args.path("rx_pcap", f);
+        for (String f : tx) args.path("tx_pcap", f);
         for (int i = 0; i < tx.size(); i++) {
             for (String r : rx) {
                 if (sameFile(tx.get(i), r)) throw args.error("tx_pcap", tx.get(i), "is also an rx_pcap file; a file cannot be read and written by one port");
@@ -509,16 +511,13 @@ public final class PcapDriver implements EthDriver {
         @Override
         public int txBurst(Mbuf[] pkts, int off, int n) {
             if (n <= 0) return 0;
-            long bytes = 0;
-            int written = 0;
+            long packets0 = writer.packets(), bytes0 = writer.bytes();
             if (!broken) {
                 try {
                     for (int i = off; i < off + n; i++) {
                         Mbuf m = pkts[i];
                         if (!m.lengthsConsistent()) continue;        // a chain at odds with its pktLen: dropped, an error
                         writer.write(m);
-                        bytes += m.pktLen();
-                        written++;
                     }
                 } catch (PcapException e) {
                     broken = true;
@@ -526,7 +525,11 @@ public final class PcapDriver implements EthDriver {
                 }
             }
             Mbuf.freeBulk(pkts, off, n);
-            if (written > 0) countTx(written, bytes);
+            // What reached the file or its buffer. After a failed write this is negative by the
+            // packets of earlier bursts that the buffer held: they move from opackets to oerrors,
+            // so opackets + oerrors stays the number of packets given to the queue.
+            long written = writer.packets() - packets0;
+            if (written != 0) countTx(written, writer.bytes() - bytes0);
             if (written < n) countErrors(n - written);
             return n;
         }

@@ -37,6 +37,7 @@ public final class PcapWriter implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment buf;
     private final ByteBuffer bb;
+    private long bufferedPackets, bufferedBytes; // appended since the last successful write
     private final boolean nanos;
     private final int snaplen;
     private final long wallBase, nanoBase; // wall clock at open, and System.nanoTime then
@@ -146,6 +147,8 @@ public final class PcapWriter implements AutoCloseable {
         fill += RECORD + cap;
         packets++;
         bytes += cap;
+        bufferedPackets++;
+        bufferedBytes += cap;
     }
 
     /** Writes out what is buffered. */
@@ -155,18 +158,24 @@ public final class PcapWriter implements AutoCloseable {
         try {
             while (bb.hasRemaining()) ch.write(bb);
         } catch (IOException | RuntimeException e) {
-            fill = 0; // drop it: retrying a failed write would fail again on every burst
+            // drop it: retrying a failed write (a full disk) would fail again on every burst; the
+            // records it held never reach the file, so they no longer count as written
+            fill = 0;
+            packets -= bufferedPackets;
+            bytes -= bufferedBytes;
+            bufferedPackets = bufferedBytes = 0;
             throw new PcapException(name + ": write failed: " + describe(e), e);
         }
         fill = 0;
+        bufferedPackets = bufferedBytes = 0;
     }
 
-    /** Packets appended so far. */
+    /** Packets appended so far, less those a failed write dropped from the buffer. */
     public long packets() {
         return packets;
     }
 
-    /** Packet bytes (caplen) appended so far. */
+    /** Packet bytes (caplen) appended so far, less those a failed write dropped. */
     public long bytes() {
         return bytes;
     }

@@ -16,6 +16,7 @@ import org.jpdk.testing.AllocationMeter;
 import org.jpdk.testing.NetnsFixture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -522,6 +523,7 @@ class AfPacketDriverTest {
      * failed transmit kick (ENXIO), port b, which only receives, from the error the kernel left on
      * its socket. Before, both only went on counting (a: every packet an oerror) and never said why.
      */
+    @Tag("faults")
     @Test
     void anInterfaceThatDisappearsTakesTheLinkDownAndSaysSoOnce() throws InterruptedException {
         EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());
@@ -688,6 +690,7 @@ class AfPacketDriverTest {
         assertEquals(0, b.stats().imissed);
     }
 
+    @Tag("faults")
     @Test
     void aDryPoolLeavesFramesInTheRingAndCountsRxNombuf() {
         EthDev a = ready(nsA, "net_af_packet0,iface=va", PortConf.defaults());

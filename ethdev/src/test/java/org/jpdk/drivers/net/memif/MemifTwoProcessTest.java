@@ -6,6 +6,7 @@ import org.jpdk.ethdev.EthEvent;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -200,12 +201,14 @@ class MemifTwoProcessTest {
         cleanup();
     }
 
+    @Tag("faults")
     @Test
     void aServerNoticesAClientKilledMidStreamAndServesTheNext() {
         peerKilledMidStream("role=server", "role=client");
         peerKilledMidStream("role=server", "role=client,zero-copy=yes");
     }
 
+    @Tag("faults")
     @Test
     void aZeroCopyClientGetsItsMbufsBackWhenTheServerIsKilledAndReconnectsToTheNext() {
         peerKilledMidStream("role=client,zero-copy=yes", "role=server");

@@ -17,6 +17,7 @@ import org.jpdk.testing.AllocationMeter;
 import org.jpdk.testing.NetnsFixture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
@@ -384,6 +385,7 @@ class TapDriverTest {
      * and the port still stops and closes. Before, every empty poll counted an ierror (readv:
      * EBADFD), nothing said why, and stop failed on the missing interface.
      */
+    @Tag("faults")
     @Test
     void aDeletedTapTakesTheLinkDownAndSaysSoOnce() throws Exception {
         EthDev p = tap("iface=jtapg");
