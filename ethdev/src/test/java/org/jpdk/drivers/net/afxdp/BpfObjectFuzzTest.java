@@ -1,6 +1,7 @@
 package org.jpdk.drivers.net.afxdp;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import org.jpdk.bpf.Elf;
 import org.junit.jupiter.api.Tag;
 
 import java.util.LinkedHashMap;
