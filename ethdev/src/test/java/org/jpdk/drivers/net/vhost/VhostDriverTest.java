@@ -177,6 +177,75 @@ class VhostDriverTest {
         }
     }
 
+    /** Makes a 3000-byte frame available on vring 1 over two tx buffers (header and 2000 bytes, then the rest). */
+    private static byte[] transmitLong(TestFrontEnd fe) {
+        byte[] f = frame(3000, 5);
+        int h = fe.hdrSize();
+        long b0 = fe.txBuf(0), b1 = fe.txBuf(1);
+        org.jpdk.virtio.VirtioNetHeader.writePlain(fe.mem, b0, h);
+        java.lang.foreign.MemorySegment.copy(f, 0, fe.mem, ValueLayout.JAVA_BYTE, b0 + h, 2000);
+        java.lang.foreign.MemorySegment.copy(f, 2000, fe.mem, ValueLayout.JAVA_BYTE, b1, 1000);
+        fe.tx.desc(0, TestFrontEnd.gpa(b0), h + 2000, org.jpdk.virtio.SplitRing.DESC_F_NEXT, 1);
+        fe.tx.desc(1, TestFrontEnd.gpa(b1), 1000, 0, 0);
+        fe.tx.availRing(0, 0);
+        fe.tx.availIdx(1);
+        fe.txNext = 1;
+        return f;
+    }
+
+    @Test
+    void linearBufferDropsWhatExtBufferCarriesWhole() {
+        init(",linear-buffer=1");
+        try (TestFrontEnd fe = frontEnd(false).handshake(ALL)) {
+            assertTrue(port.waitLinkUp(Duration.ofSeconds(10)).up());
+            transmitLong(fe);
+            long end = System.nanoTime() + 5_000_000_000L;
+            Mbuf[] burst = new Mbuf[8];
+            while (port.stats().ierrors == 0 && System.nanoTime() < end) assertEquals(0, port.rxBurst(0, burst, 8));
+            assertEquals(1, port.stats().ierrors, "a frame longer than one mbuf is dropped with linear-buffer=1");
+            assertEquals(1, fe.txCompleted(), "and its chain returned");
+        }
+    }
+
+    @Test
+    void extBufferCarriesALongFrameInOneSegment() {
+        init(",linear-buffer=1,ext-buffer=1");
+        try (TestFrontEnd fe = frontEnd(false).handshake(ALL)) {
+            assertTrue(port.waitLinkUp(Duration.ofSeconds(10)).up());
+            byte[] f = transmitLong(fe);
+            Mbuf[] burst = new Mbuf[8];
+            long end = System.nanoTime() + 5_000_000_000L;
+            int n = 0;
+            while (n == 0 && System.nanoTime() < end) n = port.rxBurst(0, burst, 8);
+            assertEquals(1, n);
+            assertEquals(1, burst[0].nbSegs(), "one segment: an external buffer");
+            assertTrue(burst[0].hasExtbuf());
+            assertArrayEquals(f, burst[0].data().toArray(ValueLayout.JAVA_BYTE));
+            burst[0].free();
+        }
+    }
+
+    @Test
+    void sendRarpDeliversOneAnnouncement() {
+        init("");
+        try (TestFrontEnd fe = frontEnd(false).handshake(ALL)) {
+            assertTrue(port.waitLinkUp(Duration.ofSeconds(10)).up());
+            fe.request(org.jpdk.virtio.VhostUserMessage.SEND_RARP);
+            fe.msg.u64(0L);
+            byte[] mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+            java.lang.foreign.MemorySegment.copy(mac, 0, fe.msg.payload(), ValueLayout.JAVA_BYTE, 0, 6);
+            fe.ack();
+            List<byte[]> got = receive(1);
+            assertEquals(1, got.size());
+            byte[] f = got.get(0);
+            assertEquals(60, f.length);
+            assertArrayEquals(mac, java.util.Arrays.copyOfRange(f, 6, 12), "from the migrated guest's address");
+            assertEquals((byte) 0x80, f[12]);
+            assertEquals((byte) 0x35, f[13]);
+            assertEquals(0, receive(1).size(), "one frame only");
+        }
+    }
+
     @Test
     void linkFollowsTheFrontEndWhichMayLeaveAndComeBack() {
         init("");
