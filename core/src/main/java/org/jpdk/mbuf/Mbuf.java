@@ -155,6 +155,8 @@ public final class Mbuf {
      * the inner ones, and the outer headers are in {@link #outerL2Len} and {@link #outerL3Len}.
      */
     public int l2Len, l3Len, l4Len;
+    /** TCP segment size for {@link #F_TX_TCP_SEG} (tso_segsz); for {@link #F_RX_LRO}, the size of the merged segments. */
+    public int tsoSegsz;
     /** Outer L2 and L3 header lengths of a tunnelled packet (outer_l2_len, outer_l3_len), else 0. */
     public int outerL2Len, outerL3Len;
     /** Receive timestamp, valid with {@link #F_RX_TIMESTAMP}. */
@@ -278,7 +280,7 @@ public final class Mbuf {
         packetType = 0;
         vlanTci = 0;
         vlanTciOuter = 0;
-        l2Len = l3Len = l4Len = 0;
+        l2Len = l3Len = l4Len = tsoSegsz = 0;
         outerL2Len = outerL3Len = 0;
         userData = 0;
     }
@@ -485,6 +487,7 @@ public final class Mbuf {
         l2Len = m.l2Len;
         l3Len = m.l3Len;
         l4Len = m.l4Len;
+        tsoSegsz = m.tsoSegsz;
         outerL2Len = m.outerL2Len;
         outerL3Len = m.outerL3Len;
         timestamp = m.timestamp;
@@ -548,6 +551,7 @@ public final class Mbuf {
         mc.l2Len = l2Len;
         mc.l3Len = l3Len;
         mc.l4Len = l4Len;
+        mc.tsoSegsz = tsoSegsz;
         mc.outerL2Len = outerL2Len;
         mc.outerL3Len = outerL3Len;
         mc.timestamp = timestamp;

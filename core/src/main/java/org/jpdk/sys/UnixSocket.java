@@ -17,7 +17,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
- * A Unix-domain {@code SOCK_SEQPACKET} socket that passes file descriptors ({@code SCM_RIGHTS}),
+ * A Unix-domain {@code SOCK_SEQPACKET} (or, for vhost-user, {@code SOCK_STREAM}) socket that passes file descriptors ({@code SCM_RIGHTS}),
  * through FFM: what memif's control channel needs and Java's own Unix-domain channels cannot do
  * (they offer neither SEQPACKET nor descriptor passing). Every socket is non-blocking and
  * close-on-exec, and so is every descriptor received. Addresses are a path, or with
@@ -59,14 +59,17 @@ public final class UnixSocket implements AutoCloseable {
     private static final MethodHandle RECVMSG = call("recvmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
 
     private final int fd;
+    /** {@link Libc#SOCK_SEQPACKET} (memif) or {@link Libc#SOCK_STREAM} (vhost-user). */
+    private final int type;
     private final String address;
     private final String unlinkOnClose;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment msghdr, iov, control, captured;
     private boolean closed;
 
-    private UnixSocket(int fd, String address, String unlinkOnClose) {
+    private UnixSocket(int fd, int type, String address, String unlinkOnClose) {
         this.fd = fd;
+        this.type = type;
         this.address = address;
         this.unlinkOnClose = unlinkOnClose;
         msghdr = arena.allocate(56, 8);
@@ -113,14 +116,22 @@ public final class UnixSocket implements AutoCloseable {
      * bound again; a live one is EADDRINUSE. The file is removed again by {@link #close}.
      */
     public static UnixSocket listen(String path, boolean abstractName, int backlog) {
-        String what = "AF_UNIX, SOCK_SEQPACKET, " + describe(path, abstractName);
-        int fd = Libc.socket(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0, what);
+        return listen(path, abstractName, backlog, Libc.SOCK_SEQPACKET);
+    }
+
+    /**
+     * {@link #listen(String, boolean, int)} for a socket of {@code type}: {@link Libc#SOCK_SEQPACKET}
+     * or {@link Libc#SOCK_STREAM} (vhost-user's byte stream, whose messages a reader frames itself).
+     */
+    public static UnixSocket listen(String path, boolean abstractName, int backlog, int type) {
+        String what = "AF_UNIX, " + typeName(type) + ", " + describe(path, abstractName);
+        int fd = Libc.socket(Libc.AF_UNIX, checkType(type) | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0, what);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment sa = sockaddr(a, path, abstractName);
             try {
                 Libc.bind(fd, sa, what);
             } catch (LinuxException e) {
-                if (abstractName || e.errno() != Errno.EADDRINUSE || !stale(path)) throw e;
+                if (abstractName || e.errno() != Errno.EADDRINUSE || !stale(path, type)) throw e;
                 Libc.unlink(path);
                 Libc.bind(fd, sa, what);
             }
@@ -131,12 +142,23 @@ public final class UnixSocket implements AutoCloseable {
             Libc.close(fd);
             throw rethrow(t);
         }
-        return new UnixSocket(fd, describe(path, abstractName), abstractName ? null : path);
+        return new UnixSocket(fd, type, describe(path, abstractName), abstractName ? null : path);
+    }
+
+    private static int checkType(int type) {
+        if (type != Libc.SOCK_SEQPACKET && type != Libc.SOCK_STREAM) {
+            throw new IllegalArgumentException("socket type " + type + "; SOCK_SEQPACKET (5) or SOCK_STREAM (1)");
+        }
+        return type;
+    }
+
+    private static String typeName(int type) {
+        return type == Libc.SOCK_STREAM ? "SOCK_STREAM" : "SOCK_SEQPACKET";
     }
 
     /** Whether the socket file at {@code path} has no listener (connect is refused). */
-    private static boolean stale(String path) {
-        try (UnixSocket probe = connect(path, false)) {
+    private static boolean stale(String path, int type) {
+        try (UnixSocket probe = connect(path, false, type)) {
             return false;
         } catch (LinuxException e) {
             return e.errno() == Errno.ECONNREFUSED;
@@ -149,8 +171,13 @@ public final class UnixSocket implements AutoCloseable {
      * EAGAIN (the listener's backlog is full).
      */
     public static UnixSocket connect(String path, boolean abstractName) {
+        return connect(path, abstractName, Libc.SOCK_SEQPACKET);
+    }
+
+    /** {@link #connect(String, boolean)} for a socket of {@code type} (SOCK_SEQPACKET or SOCK_STREAM). */
+    public static UnixSocket connect(String path, boolean abstractName, int type) {
         String what = describe(path, abstractName);
-        int fd = Libc.socket(Libc.AF_UNIX, Libc.SOCK_SEQPACKET | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0, "AF_UNIX, " + what);
+        int fd = Libc.socket(Libc.AF_UNIX, checkType(type) | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0, "AF_UNIX, " + what);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment sa = sockaddr(a, path, abstractName);
             MemorySegment cs = a.allocate(CAPTURE);
@@ -160,7 +187,7 @@ public final class UnixSocket implements AutoCloseable {
             Libc.close(fd);
             throw rethrow(t);
         }
-        return new UnixSocket(fd, what, null);
+        return new UnixSocket(fd, type, what, null);
     }
 
     /** An accepted connection, or null when none is pending. Throws for other errors. */
@@ -180,7 +207,7 @@ public final class UnixSocket implements AutoCloseable {
                 throw new LinuxException("accept4", address, e);
             }
         }
-        return new UnixSocket(r, address + " (accepted)", null);
+        return new UnixSocket(r, type, address + " (accepted)", null);
     }
 
     /**
@@ -225,7 +252,8 @@ public final class UnixSocket implements AutoCloseable {
      * it did not fit: the rest is lost), 0 when the peer closed the connection, or {@code -errno}
      * (EAGAIN: nothing waiting). Descriptors that came with it fill {@code fds} in order (the
      * entries left over are -1); the caller owns and must close them. Descriptors beyond
-     * {@code fds.length} are closed here.
+     * {@code fds.length} are closed here. On a SOCK_STREAM socket a "message" is whatever bytes
+     * were waiting, at most {@code buf}'s size (the rest stays queued), and 0 is the end of the stream.
      */
     public synchronized long receive(MemorySegment buf, int[] fds) {
         java.util.Arrays.fill(fds, -1);
@@ -240,7 +268,9 @@ public final class UnixSocket implements AutoCloseable {
         msghdr.set(JAVA_LONG, 40, control.byteSize()); // bounded: the kernel writes at most control's size (MSG_CTRUNC)
         long r;
         try {
-            r = (long) RECVMSG.invokeExact(captured, fd, msghdr, Libc.MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+            // MSG_TRUNC only on SEQPACKET: on a stream it would discard the bytes instead of reading them
+            int flags = Libc.MSG_DONTWAIT | MSG_CMSG_CLOEXEC | (type == Libc.SOCK_SEQPACKET ? MSG_TRUNC : 0);
+            r = (long) RECVMSG.invokeExact(captured, fd, msghdr, flags);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -58,14 +58,14 @@ class MemifDpdkInteropTest {
     }
 
     /** Our interactive testpmd, forwarding from the start once its links are up. */
-    private static NetnsTestPmd oursInteractive(List<String> eal, String... app) {
+    static NetnsTestPmd oursInteractive(List<String> eal, String... app) {
         List<String> a = new java.util.ArrayList<>(List.of("-i", "--auto-start"));
         a.addAll(List.of(app));
         return NetnsTestPmd.jpdk(null, eal, a.toArray(String[]::new));
     }
 
-    private static final String AUTO_STARTED = "Start automatic packet forwarding";
-    private static final String STOPPED = "Accumulated forward statistics";
+    static final String AUTO_STARTED = "Start automatic packet forwarding";
+    static final String STOPPED = "Accumulated forward statistics";
 
     private static final java.util.regex.Pattern PORT0_RX = java.util.regex.Pattern.compile("RX-packets:\\s+(\\d+)");
 
@@ -75,9 +75,14 @@ class MemifDpdkInteropTest {
      * the receiver stops, and both quit (the receiver first: DPDK's lcores are stopped before
      * either side disconnects). Returns {sender's stop output, receiver's stop output}.
      */
-    private static String[] sendThenDrain(NetnsTestPmd tx, NetnsTestPmd rx, long millis) {
+    static String[] sendThenDrain(NetnsTestPmd tx, NetnsTestPmd rx, long millis) {
         tx.await(AUTO_STARTED, 40);
         rx.await(AUTO_STARTED, 40);
+        return drain(tx, rx, millis);
+    }
+
+    /** The rest of {@link #sendThenDrain} once both forward: runs {@code millis}, stops the sender, drains the receiver, quits both. */
+    static String[] drain(NetnsTestPmd tx, NetnsTestPmd rx, long millis) {
         sleep(millis);
         String txOut = tx.type("stop", STOPPED, 20);
         // Wait until the receiver has counted every frame sent, or its count has stayed put for
@@ -105,7 +110,7 @@ class MemifDpdkInteropTest {
     }
 
     /** DPDK's testpmd, interactive and forwarding from the start ({@code -i --auto-start}); memory null: the default. */
-    private static NetnsTestPmd dpdkInteractive(List<String> memory, List<String> eal, String... app) {
+    static NetnsTestPmd dpdkInteractive(List<String> memory, List<String> eal, String... app) {
         List<String> a = new java.util.ArrayList<>(List.of("-i", "--auto-start"));
         a.addAll(List.of(app));
         return memory == null ? NetnsTestPmd.dpdk(null, eal, a.toArray(String[]::new))
@@ -113,14 +118,14 @@ class MemifDpdkInteropTest {
     }
 
     /** Starts our server and waits until its socket file exists, so that DPDK's client (which connects only once) finds it. */
-    private static NetnsTestPmd oursListening(Path sock, NetnsTestPmd ours) {
+    static NetnsTestPmd oursListening(Path sock, NetnsTestPmd ours) {
         long end = System.nanoTime() + 40_000_000_000L;
         while (!java.nio.file.Files.exists(sock) && System.nanoTime() < end) sleep(20);
         assertTrue(java.nio.file.Files.exists(sock), "our server made no socket " + sock + ":\n" + ours.output());
         return ours;
     }
 
-    private static void sleep(long ms) {
+    static void sleep(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
