@@ -22,7 +22,7 @@ public final class EalArgs {
     public static final int MAX_SOCKETS = 32;
     private static final java.util.Set<String> KNOWN = java.util.Set.of("-l", "--lcores", "-c", "--main-lcore", "-S",
             "--service-corelist", "--vdev", "-m", "--socket-mem", "--no-huge", "--in-memory", "--single-file-segments", "--huge-dir",
-            "--file-prefix", "--log-level");
+            "--file-prefix", "--log-level", "--no-telemetry");
     private static final String LIST_HINT = "expected a list like 0-3,5";
 
     private EalArgs() {
@@ -45,6 +45,7 @@ public final class EalArgs {
                   --file-prefix NAME       prefix of shared files (default rte)
                   --in-memory              create no shared files at all
                   --single-file-segments   one memory file per page size and socket, not one per mapping
+                  --no-telemetry           no telemetry socket (dpdk_telemetry.v2 in the runtime directory)
                   --log-level LEVEL        global log level: 1-8 or emerg,alert,crit,err,warning,notice,info,debug
                   --log-level TYPE:LEVEL   level of the log types matching a glob, e.g. lib.eal:debug
                   --log-level REGEX,LEVEL  level of the log types matching a regular expression
@@ -71,7 +72,7 @@ public final class EalArgs {
         List<String> vdevs = new ArrayList<>();
         long memMb = -1;
         List<Integer> socketMem = List.of();
-        boolean noHuge = false, inMemory = false, singleFile = false;
+        boolean noHuge = false, inMemory = false, singleFile = false, noTelemetry = false;
         String hugeDir = null, filePrefix = null;
         List<EalConfig.LogLevel> logLevels = new ArrayList<>();
         int i = 0;
@@ -80,7 +81,8 @@ public final class EalArgs {
             if (a.equals("--")) {
                 i++;
                 return finish(available, cpus, main, service, vdevs, memMb, socketMem, noHuge, hugeDir, filePrefix,
-                        inMemory, singleFile, logLevels, Arrays.asList(args).subList(i, args.length), i);
+                        inMemory, singleFile, logLevels, Arrays.asList(args).subList(i, args.length), i, noTelemetry,
+                        Arrays.asList(args).subList(0, i - 1));
             }
             String name, value = null;
             if (a.startsWith("--")) {
@@ -96,7 +98,8 @@ public final class EalArgs {
             }
             if (name.equals("-h") || name.equals("--help")) throw EalArgumentException.help();
             if (!KNOWN.contains(name)) throw new EalArgumentException("unknown EAL option '" + a + "'; -h lists them");
-            boolean flag = name.equals("--no-huge") || name.equals("--in-memory") || name.equals("--single-file-segments");
+            boolean flag = name.equals("--no-huge") || name.equals("--in-memory") || name.equals("--single-file-segments")
+                    || name.equals("--no-telemetry");
             if (flag) {
                 if (value != null) throw new EalArgumentException(name + "=" + value + ": takes no value");
             } else if (value == null) {
@@ -132,6 +135,7 @@ public final class EalArgs {
                 case "--no-huge" -> noHuge = true;
                 case "--in-memory" -> inMemory = true;
                 case "--single-file-segments" -> singleFile = true;
+                case "--no-telemetry" -> noTelemetry = true;
                 case "--huge-dir" -> {
                     if (value.isEmpty()) throw new EalArgumentException("--huge-dir '': empty; " + expected(name));
                     hugeDir = value;
@@ -148,14 +152,14 @@ public final class EalArgs {
             }
         }
         return finish(available, cpus, main, service, vdevs, memMb, socketMem, noHuge, hugeDir, filePrefix, inMemory,
-                singleFile, logLevels, List.of(), i);
+                singleFile, logLevels, List.of(), i, noTelemetry, Arrays.asList(args));
     }
 
     private static EalConfig finish(BitSet available, TreeMap<Integer, List<Integer>> cpus, int main,
                                     List<Integer> service, List<String> vdevs, long memMb, List<Integer> socketMem,
                                     boolean noHuge, String hugeDir, String filePrefix, boolean inMemory,
                                     boolean singleFile, List<EalConfig.LogLevel> logLevels, List<String> appArgs,
-                                    int parsed) {
+                                    int parsed, boolean noTelemetry, List<String> ealArgs) {
         if (memMb >= 0 && !socketMem.isEmpty()) {
             throw new EalArgumentException("-m " + memMb + ": cannot be combined with --socket-mem; give one of them");
         }
@@ -192,7 +196,7 @@ public final class EalArgs {
         long memoryBytes = memMb > 0 ? memMb << 20 : socketMem.stream().mapToLong(m -> (long) m << 20).sum();
         return new EalConfig(lcores, main, service, cpus, vdevs, memoryBytes, socketMem, noHuge, hugeDir,
                 filePrefix == null ? EalConfig.DEFAULT_FILE_PREFIX : filePrefix, inMemory, singleFile, logLevels, appArgs,
-                parsed);
+                parsed, noTelemetry, ealArgs);
     }
 
     private static String expected(String name) {
