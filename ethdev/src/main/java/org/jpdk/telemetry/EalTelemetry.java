@@ -109,7 +109,7 @@ final class EalTelemetry {
         MallocSocketStats st = stats(id);
         if (st == null) return null;
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("Heap_id", id);
+        m.put("Head_id", id); // sic: DPDK's key (22.11 and later)
         m.put("Name", "socket_" + id);
         m.put("Heap_size", st.heapTotalBytes());
         m.put("Free_size", st.heapFreeBytes());
@@ -134,7 +134,9 @@ final class EalTelemetry {
         m.put("Socket", z.socketId());
         m.put("Flags", z.flags());
         m.put("Hugepage_size", z.hugepageSize());
-        m.put("IOVA", "0x" + Long.toHexString(z.iova()));
+        long page = Math.max(1, z.hugepageSize()), addr = z.segment().address(), base = addr & -page;
+        m.put("Hugepage_base", "0x" + Long.toHexString(base));
+        m.put("Hugepage_used", (addr + z.len() - base + page - 1) / page);
         return m;
     }
 }

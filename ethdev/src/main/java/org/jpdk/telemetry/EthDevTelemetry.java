@@ -27,6 +27,11 @@ final class EthDevTelemetry {
                 (c, p) -> stats(port(p).stats()));
         Telemetry.register("/ethdev/xstats", "Returns the extended stats for a port. Parameters: int port_id,hide_zero=true|false(Optional for indicates hide zero xstats)",
                 EthDevTelemetry::xstats);
+        Telemetry.register("/ethdev/stats_reset", "Resets a port's stats and xstats (jpdk's; DPDK has none). Parameters: int port_id",
+                (c, p) -> {
+                    port(p).statsReset();
+                    return Map.of();
+                });
         Telemetry.register("/ethdev/link_status", "Returns the link status for a port. Parameters: int port_id",
                 (c, p) -> link(port(p).link()));
     }
