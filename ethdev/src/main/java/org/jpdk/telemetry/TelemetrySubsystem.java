@@ -13,6 +13,7 @@ import org.jpdk.eal.Log;
 public final class TelemetrySubsystem implements EalSubsystem {
     @Override
     public void init(Eal eal) {
+        if (eal.config().metrics() != null) startMetrics(eal);
         if (eal.config().noTelemetry()) return;
         Telemetry.commands(); // registers the built-in commands
         try {
@@ -23,6 +24,33 @@ public final class TelemetrySubsystem implements EalSubsystem {
         } catch (RuntimeException e) {
             Log.EAL.log(Log.WARNING, "telemetry: not started: %s", e.getMessage());
         }
+    }
+
+    /**
+     * The Prometheus endpoint: unlike the telemetry socket, asked for explicitly, so a failure to
+     * listen fails the EAL with its one-line reason. Started from a thread pinned to the control
+     * CPUs, so the HTTP server's threads (which inherit the affinity) stay off the lcores.
+     */
+    private static void startMetrics(Eal eal) {
+        Metrics[] m = new Metrics[1];
+        RuntimeException[] failed = new RuntimeException[1];
+        Thread t = new Thread(() -> {
+            try {
+                org.jpdk.sys.Libc.schedSetaffinity(0, eal.controlCpus());
+                m[0] = Metrics.start(eal.config().metrics());
+            } catch (RuntimeException e) {
+                failed[0] = e;
+            }
+        }, "metrics-start");
+        t.start();
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (failed[0] != null) throw new org.jpdk.eal.EalArgumentException(failed[0].getMessage());
+        eal.onCleanup(m[0]::close);
+        Log.EAL.log(Log.NOTICE, "metrics: http://%s/metrics", eal.config().metrics().replaceAll(":0$", ":" + m[0].port()));
     }
 
     @Override
