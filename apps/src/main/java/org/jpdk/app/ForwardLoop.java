@@ -2,6 +2,7 @@ package org.jpdk.app;
 
 import org.jpdk.eal.Eal;
 import org.jpdk.eal.LcoreException;
+import org.jpdk.eal.LcoreUsage;
 
 import java.io.PrintStream;
 import java.util.List;
@@ -25,8 +26,12 @@ public final class ForwardLoop {
             this.lcoreId = lcoreId;
         }
 
-        /** One pass over the lcore's queues at time {@code now} (System.nanoTime); must not allocate. */
-        protected abstract void poll(long now);
+        /**
+         * One pass over the lcore's queues at time {@code now} (System.nanoTime); must not allocate.
+         * Returns the packets received in the pass: a pass that moved some counts as busy in the
+         * lcore's {@link LcoreUsage}.
+         */
+        protected abstract int poll(long now);
 
         /** Sends what is still buffered, after the last pass. */
         protected abstract void drain();
@@ -35,11 +40,25 @@ public final class ForwardLoop {
         protected void begin(long now) {
         }
 
+        private LcoreUsage usage;
+        private boolean busy;
+
         final int run() {
-            begin(System.nanoTime());
-            while (!quit) poll(System.nanoTime());
+            start(System.nanoTime());
+            while (!quit) pass(System.nanoTime());
             drain();
             return 0;
+        }
+
+        final void start(long now) {
+            usage = LcoreUsage.start(lcoreId, now);
+            begin(now);
+        }
+
+        /** A pass, with the time since the previous one charged to the lcore's usage (the clock is read anyway). */
+        final void pass(long now) {
+            usage.record(now, busy);
+            busy = poll(now) > 0;
         }
 
         final void stop() {
@@ -69,13 +88,13 @@ public final class ForwardLoop {
         long nextStats = start + period, nextCheck = start;
         if (main != null) {
             out.printf("%s: entering main loop on lcore %d%n", tag, main.lcoreId);
-            main.begin(start);
+            main.start(start);
         }
         out.flush();
         while (true) {
             long now = System.nanoTime();
             if (main != null) {
-                main.poll(now);
+                main.pass(now);
             } else {
                 AppOptions.sleepNanos(Math.min(1_000_000, nextCheck - now));
             }

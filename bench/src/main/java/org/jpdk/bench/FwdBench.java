@@ -16,6 +16,11 @@ import java.util.regex.Pattern;
  * warm-up) of the per-second packet rate summed over the ports: Rx-pps for io and macswap (every
  * received packet is forwarded), Tx-pps for txonly. Ours runs in a child JVM so that its JIT and
  * heap are its own, as a user's run would be.
+ *
+ * <p>{@code ./jpdk bench fwd --telemetry [ROUNDS]} instead measures what telemetry costs: our
+ * testpmd in io mode with telemetry on (and a client reading {@code /ethdev/stats} and
+ * {@code /eal/lcore/usage} ten times a second, as an operator's dashboard would) beside the same
+ * with {@code --no-telemetry}, interleaved over ROUNDS rounds (default 3), medians reported.
  */
 public final class FwdBench {
     static final int SECONDS = 9;
@@ -45,6 +50,10 @@ public final class FwdBench {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("--telemetry")) {
+            telemetryCost(args.length > 1 ? Integer.parseInt(args[1]) : 3);
+            return;
+        }
         List<String> modes = args.length > 0 ? Arrays.asList(args) : List.of("io", "macswap", "txonly");
         Path dpdk = Bench.findProgram("dpdk-testpmd");
         if (dpdk == null) System.out.println("# dpdk-testpmd not found (apt-get install dpdk-dev): DPDK's figures are missing");
@@ -69,12 +78,65 @@ public final class FwdBench {
         return a;
     }
 
+    /** Interleaved rounds: telemetry on (and read 10 times a second), then off; the medians of the rounds. */
+    static void telemetryCost(int rounds) throws Exception {
+        List<Double> on = new ArrayList<>(), off = new ArrayList<>();
+        String prefix = "jpdkfwdtel" + ProcessHandle.current().pid();
+        for (int r = 0; r < rounds; r++) {
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicLong replies = new java.util.concurrent.atomic.AtomicLong();
+            Thread reader = Thread.ofPlatform().daemon().start(() -> readTelemetry(prefix, done, replies));
+            double a = mpps(runOurs("io", true, List.of("--file-prefix", prefix)), "io");
+            done.set(true);
+            reader.join(5000);
+            double b = mpps(runOurs("io", true, List.of("--file-prefix", prefix, "--no-telemetry")), "io");
+            System.out.printf("# round %d: telemetry on %.2f Mpps (%d replies read), off %.2f Mpps%n", r + 1, a, replies.get(), b);
+            on.add(a);
+            off.add(b);
+        }
+        on.sort(null);
+        off.sort(null);
+        double mOn = on.get(on.size() / 2), mOff = off.get(off.size() / 2);
+        Bench.line("testpmd_io_null_telemetry_on_mpps", mOn, "Mpps");
+        Bench.line("testpmd_io_null_no_telemetry_mpps", mOff, "Mpps");
+        Bench.ratio("testpmd_io_null_telemetry_on_vs_off", mOn, mOff);
+    }
+
+    /** Reads stats and lcore usage ten times a second while the app runs (it may not be up yet). */
+    private static void readTelemetry(String prefix, java.util.concurrent.atomic.AtomicBoolean done,
+                                      java.util.concurrent.atomic.AtomicLong replies) {
+        while (!done.get()) {
+            try (org.jpdk.telemetry.TelemetryClient c = org.jpdk.telemetry.TelemetryClient.connect(prefix)) {
+                while (!done.get()) {
+                    c.request("/ethdev/stats,0");
+                    c.request("/ethdev/stats,1");
+                    c.request("/eal/lcore/usage");
+                    replies.addAndGet(3);
+                    Thread.sleep(100);
+                }
+            } catch (RuntimeException e) { // not up yet, or gone
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
     static String runOurs(String mode, boolean huge) throws Exception {
+        return runOurs(mode, huge, List.of());
+    }
+
+    static String runOurs(String mode, boolean huge, List<String> moreEal) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
         String jar = Path.of(FwdBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-XX:+UseParallelGC",
                 "-cp", jar, "org.jpdk.app.Launcher", "testpmd"));
         cmd.addAll(eal(huge));
+        cmd.addAll(moreEal);
         cmd.addAll(List.of("--", "--forward-mode=" + mode, "--stats-period=1", "--run-seconds=" + SECONDS));
         String out = Bench.runPeer(cmd, null, SECONDS + 60);
         check("jpdk testpmd", out, mode);

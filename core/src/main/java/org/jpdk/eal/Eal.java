@@ -204,6 +204,23 @@ public final class Eal implements AutoCloseable {
         return id >= 0 && id < Lcore.MAX && cpus[id] != null;
     }
 
+    /**
+     * The CPUs control threads (telemetry) run on, as DPDK's control-thread set: those this process
+     * may use that no lcore is pinned to, or the main lcore's when every one is taken. A copy.
+     */
+    public BitSet controlCpus() {
+        BitSet free = (BitSet) allowed.clone();
+        for (BitSet c : cpus) {
+            if (c != null) free.andNot(c);
+        }
+        return free.isEmpty() ? cpuSet(mainLcore()) : free;
+    }
+
+    /** Whether {@code id} is one of this EAL's lcores: main, worker or service. */
+    public boolean hasLcore(int id) {
+        return isLcore(id);
+    }
+
     /** The lowest CPU the lcore is pinned to. */
     public int cpuOf(int lcore) {
         return cpuSet(lcore).nextSetBit(0);

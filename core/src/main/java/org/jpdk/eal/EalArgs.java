@@ -22,7 +22,7 @@ public final class EalArgs {
     public static final int MAX_SOCKETS = 32;
     private static final java.util.Set<String> KNOWN = java.util.Set.of("-l", "--lcores", "-c", "--main-lcore", "-S",
             "--service-corelist", "--vdev", "-m", "--socket-mem", "--no-huge", "--in-memory", "--single-file-segments", "--huge-dir",
-            "--file-prefix", "--log-level");
+            "--file-prefix", "--log-level", "--no-telemetry", "--metrics");
     private static final String LIST_HINT = "expected a list like 0-3,5";
 
     private EalArgs() {
@@ -45,6 +45,8 @@ public final class EalArgs {
                   --file-prefix NAME       prefix of shared files (default rte)
                   --in-memory              create no shared files at all
                   --single-file-segments   one memory file per page size and socket, not one per mapping
+                  --metrics ADDR:PORT      serve Prometheus metrics at http://ADDR:PORT/metrics (jpdk's)
+                  --no-telemetry           no telemetry socket (dpdk_telemetry.v2 in the runtime directory)
                   --log-level LEVEL        global log level: 1-8 or emerg,alert,crit,err,warning,notice,info,debug
                   --log-level TYPE:LEVEL   level of the log types matching a glob, e.g. lib.eal:debug
                   --log-level REGEX,LEVEL  level of the log types matching a regular expression
@@ -71,8 +73,8 @@ public final class EalArgs {
         List<String> vdevs = new ArrayList<>();
         long memMb = -1;
         List<Integer> socketMem = List.of();
-        boolean noHuge = false, inMemory = false, singleFile = false;
-        String hugeDir = null, filePrefix = null;
+        boolean noHuge = false, inMemory = false, singleFile = false, noTelemetry = false;
+        String hugeDir = null, filePrefix = null, metrics = null;
         List<EalConfig.LogLevel> logLevels = new ArrayList<>();
         int i = 0;
         for (; i < args.length; i++) {
@@ -80,7 +82,8 @@ public final class EalArgs {
             if (a.equals("--")) {
                 i++;
                 return finish(available, cpus, main, service, vdevs, memMb, socketMem, noHuge, hugeDir, filePrefix,
-                        inMemory, singleFile, logLevels, Arrays.asList(args).subList(i, args.length), i);
+                        inMemory, singleFile, logLevels, Arrays.asList(args).subList(i, args.length), i, noTelemetry,
+                        Arrays.asList(args).subList(0, i - 1), metrics);
             }
             String name, value = null;
             if (a.startsWith("--")) {
@@ -96,7 +99,8 @@ public final class EalArgs {
             }
             if (name.equals("-h") || name.equals("--help")) throw EalArgumentException.help();
             if (!KNOWN.contains(name)) throw new EalArgumentException("unknown EAL option '" + a + "'; -h lists them");
-            boolean flag = name.equals("--no-huge") || name.equals("--in-memory") || name.equals("--single-file-segments");
+            boolean flag = name.equals("--no-huge") || name.equals("--in-memory") || name.equals("--single-file-segments")
+                    || name.equals("--no-telemetry");
             if (flag) {
                 if (value != null) throw new EalArgumentException(name + "=" + value + ": takes no value");
             } else if (value == null) {
@@ -132,6 +136,8 @@ public final class EalArgs {
                 case "--no-huge" -> noHuge = true;
                 case "--in-memory" -> inMemory = true;
                 case "--single-file-segments" -> singleFile = true;
+                case "--no-telemetry" -> noTelemetry = true;
+                case "--metrics" -> metrics = checkMetrics(value);
                 case "--huge-dir" -> {
                     if (value.isEmpty()) throw new EalArgumentException("--huge-dir '': empty; " + expected(name));
                     hugeDir = value;
@@ -148,14 +154,14 @@ public final class EalArgs {
             }
         }
         return finish(available, cpus, main, service, vdevs, memMb, socketMem, noHuge, hugeDir, filePrefix, inMemory,
-                singleFile, logLevels, List.of(), i);
+                singleFile, logLevels, List.of(), i, noTelemetry, Arrays.asList(args), metrics);
     }
 
     private static EalConfig finish(BitSet available, TreeMap<Integer, List<Integer>> cpus, int main,
                                     List<Integer> service, List<String> vdevs, long memMb, List<Integer> socketMem,
                                     boolean noHuge, String hugeDir, String filePrefix, boolean inMemory,
                                     boolean singleFile, List<EalConfig.LogLevel> logLevels, List<String> appArgs,
-                                    int parsed) {
+                                    int parsed, boolean noTelemetry, List<String> ealArgs, String metrics) {
         if (memMb >= 0 && !socketMem.isEmpty()) {
             throw new EalArgumentException("-m " + memMb + ": cannot be combined with --socket-mem; give one of them");
         }
@@ -192,7 +198,18 @@ public final class EalArgs {
         long memoryBytes = memMb > 0 ? memMb << 20 : socketMem.stream().mapToLong(m -> (long) m << 20).sum();
         return new EalConfig(lcores, main, service, cpus, vdevs, memoryBytes, socketMem, noHuge, hugeDir,
                 filePrefix == null ? EalConfig.DEFAULT_FILE_PREFIX : filePrefix, inMemory, singleFile, logLevels, appArgs,
-                parsed);
+                parsed, noTelemetry, ealArgs, metrics);
+    }
+
+    /** {@code ADDR:PORT}, ADDR a host name, IPv4 or [IPv6] address, PORT 0-65535 (0: any free port). */
+    static String checkMetrics(String value) {
+        int colon = value.lastIndexOf(':');
+        String host = colon < 0 ? "" : value.substring(0, colon), port = colon < 0 ? "" : value.substring(colon + 1);
+        if (host.isEmpty() || !isNumber(port) || port.length() > 5 || Integer.parseInt(port) > 65535
+                || host.startsWith("[") != host.endsWith("]")) {
+            throw new EalArgumentException("--metrics " + value + ": " + expected("--metrics"));
+        }
+        return value;
     }
 
     private static String expected(String name) {
@@ -206,6 +223,7 @@ public final class EalArgs {
             case "--socket-mem" -> "expected MB per socket like 1024,1024";
             case "--huge-dir" -> "expected a hugetlbfs mount like /dev/hugepages";
             case "--file-prefix" -> "expected a non-empty name without '/' or '%'";
+            case "--metrics" -> "expected ADDR:PORT like 127.0.0.1:9091 or [::1]:9091 (port 0-65535)";
             case "--log-level" -> "expected 1-8, a level name (emerg..debug) or <type-glob>:<level>";
             default -> "see -h";
         };

@@ -25,12 +25,15 @@ import java.util.Map;
  * @param logLevels     {@code --log-level} settings in command-line order
  * @param appArgs       the arguments after {@code --}
  * @param argsParsed    how many arguments the EAL consumed, {@code --} included (DPDK's return value)
+ * @param noTelemetry   {@code --no-telemetry}: no telemetry socket
+ * @param ealArgs       the EAL arguments as given, before {@code --} (telemetry's {@code /eal/params})
+ * @param metrics       {@code --metrics=ADDR:PORT}: where to serve Prometheus metrics, or null for none
  */
 public record EalConfig(List<Integer> lcores, int mainLcore, List<Integer> serviceLcores,
                         Map<Integer, List<Integer>> cpus, List<String> vdevs, long memoryBytes,
                         List<Integer> socketMemMb, boolean noHuge, String hugeDir, String filePrefix,
                         boolean inMemory, boolean singleFileSegments, List<LogLevel> logLevels, List<String> appArgs,
-                        int argsParsed) {
+                        int argsParsed, boolean noTelemetry, List<String> ealArgs, String metrics) {
 
     /** The default {@code --file-prefix}, as DPDK's. */
     public static final String DEFAULT_FILE_PREFIX = "rte";
@@ -54,6 +57,7 @@ public record EalConfig(List<Integer> lcores, int mainLcore, List<Integer> servi
         socketMemMb = List.copyOf(socketMemMb);
         logLevels = List.copyOf(logLevels);
         appArgs = List.copyOf(appArgs);
+        ealArgs = List.copyOf(ealArgs);
     }
 
     /** The worker lcores: {@link #lcores()} without the main one. */

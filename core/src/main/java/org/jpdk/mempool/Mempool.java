@@ -173,6 +173,11 @@ public final class Mempool<T> implements AutoCloseable {
         return mp;
     }
 
+    /** Every registered pool, by name (rte_mempool_walk); a snapshot. */
+    public static java.util.List<Mempool<?>> list() {
+        return POOLS.values().stream().sorted(java.util.Comparator.comparing(Mempool::name)).toList();
+    }
+
     /** The pool registered under {@code name}, or null (rte_mempool_lookup). */
     public static Mempool<?> lookup(String name) {
         return POOLS.get(name);

@@ -122,6 +122,11 @@ public final class Ring<T> extends RingPad2 implements AutoCloseable {
         return r;
     }
 
+    /** Every open ring, by name (as {@code rte_ring_list_dump} walks them); a snapshot. */
+    public static java.util.List<Ring<?>> list() {
+        return REGISTRY.values().stream().sorted(java.util.Comparator.comparing(Ring::name)).toList();
+    }
+
     /** The open ring called {@code name}, or null (as {@code rte_ring_lookup}). */
     @SuppressWarnings("unchecked")
     public static <T> Ring<T> lookup(String name) {

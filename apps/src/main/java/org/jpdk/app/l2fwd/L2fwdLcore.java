@@ -60,16 +60,18 @@ final class L2fwdLcore extends ForwardLoop.Lcore {
      * its out port.
      */
     @Override
-    protected void poll(long now) {
+    protected int poll(long now) {
         if (now - prevDrain > BURST_TX_DRAIN_NS) {
             drain();
             prevDrain = now;
         }
         final Mbuf[] pkts = burst;
+        int got = 0;
         for (int i = 0; i < rxPorts.length; i++) {
             int n = rxPorts[i].rxBurst(0, pkts, 0, MAX_PKT_BURST);
             if (n == 0) continue;
             received.add(i, n);
+            got += n;
             TxBuffer out = tx[i];
             for (int j = 0; j < n; j++) {
                 Mbuf m = pkts[j];
@@ -77,6 +79,7 @@ final class L2fwdLcore extends ForwardLoop.Lcore {
                 out.buffer(m);
             }
         }
+        return got;
     }
 
     @Override

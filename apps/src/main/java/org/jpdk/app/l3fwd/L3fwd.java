@@ -7,6 +7,7 @@ import org.jpdk.app.ForwardLoop;
 import org.jpdk.eal.Eal;
 import org.jpdk.ethdev.DevInfo;
 import org.jpdk.ethdev.EthDev;
+import org.jpdk.telemetry.Telemetry;
 import org.jpdk.ethdev.MacAddr;
 import org.jpdk.ethdev.PortConf;
 import org.jpdk.ethdev.StatsPrinter;
@@ -29,6 +30,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.TreeMap;
 
 /**
@@ -223,6 +225,10 @@ public final class L3fwd {
         return n;
     }
 
+    /** l3fwd's telemetry command: the routes (or exact-match rules) it loaded. */
+    static final String TELEMETRY_ROUTES = "/l3fwd/routes";
+    private volatile int routes4, routes6;
+
     /** setup_lpm: the routes of the files or DPDK's defaults; routes to ports not enabled are skipped, as DPDK. */
     private void setupLpm() {
         List<Routes.Route> r4 = opt.ruleIpv4 != null ? Routes.readLpm(opt.ruleIpv4, false) : Routes.defaultLpm4();
@@ -247,6 +253,8 @@ public final class L3fwd {
             }
         }
         out.printf("LPM: %d IPv4 routes, %d IPv6 routes%n", r4.size(), r6.size());
+        routes4 = r4.size();
+        routes6 = r6.size();
     }
 
     /** setup_hash: the rules of the files or DPDK's defaults in one table per family, value = out port. */
@@ -255,6 +263,8 @@ public final class L3fwd {
         List<Routes.Rule> r6 = opt.ruleIpv6 != null ? Routes.readEm(opt.ruleIpv6, true) : Routes.defaultEm6();
         r4 = enabledOnly(r4, Routes.Rule::port, "IPv4 rule");
         r6 = enabledOnly(r6, Routes.Rule::port, "IPv6 rule");
+        routes4 = r4.size();
+        routes6 = r6.size();
         MemorySegment key = arena.allocate(FlowKey.IPV6_LEN);
         if (!r4.isEmpty()) {
             em4 = Hash.create("l3fwd_em4", Math.max(1024, r4.size() * 2), FlowKey.IPV4_LEN, org.jpdk.hash.HashFunction.CRC32C, 0, Hash.F_EXT_TABLE);
@@ -334,7 +344,19 @@ public final class L3fwd {
                 out.printf("L3FWD:  -- lcoreid=%d portid=%d rxqueueid=%d%n", lc.lcoreId, lc.rxPorts[q].id(), lc.rxQueues[q]);
             }
         }
-        elapsedNanos = ForwardLoop.run(eal, out, "L3FWD", lcores, opt.timerPeriod, () -> printStats(true), opt.runSeconds);
+        Telemetry.register(TELEMETRY_ROUTES, "Returns the lookup method and its IPv4 and IPv6 route counts. Takes no parameters",
+                (c, p) -> {
+                    Map<String, Object> m = new java.util.LinkedHashMap<>();
+                    m.put("lookup", lpm != null ? "lpm" : "em");
+                    m.put("ipv4", routes4);
+                    m.put("ipv6", routes6);
+                    return m;
+                });
+        try {
+            elapsedNanos = ForwardLoop.run(eal, out, "L3FWD", lcores, opt.timerPeriod, () -> printStats(true), opt.runSeconds);
+        } finally {
+            Telemetry.unregister(TELEMETRY_ROUTES);
+        }
     }
 
     /**

@@ -107,21 +107,24 @@ final class L3fwdLcore extends ForwardLoop.Lcore {
 
     /** One pass: drain the tx buffers when due, then one burst per rx queue, routed. Allocates nothing. */
     @Override
-    protected void poll(long now) {
+    protected int poll(long now) {
         if (now - prevDrain > BURST_TX_DRAIN_NS) {
             drain();
             prevDrain = now;
         }
+        int got = 0;
         for (int s = 0; s < rxPorts.length; s++) {
             int n = rxPorts[s].rxBurst(rxQueues[s], pkts, 0, burst);
             if (n == 0) continue;
             count(s * RX_COUNTERS + RX, n);
+            got += n;
             route(s, n);
             for (int j = 0; j < n; j++) {
                 int p = out[j];
                 if (p >= 0) tx[p].buffer(pkts[j]);
             }
         }
+        return got;
     }
 
     /**

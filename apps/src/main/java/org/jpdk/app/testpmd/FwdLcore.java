@@ -1,6 +1,7 @@
 package org.jpdk.app.testpmd;
 
 import org.jpdk.eal.IdleStrategy;
+import org.jpdk.eal.LcoreUsage;
 import org.jpdk.ethdev.RxInterruptIdleStrategy;
 
 import java.lang.management.ManagementFactory;
@@ -12,9 +13,10 @@ import java.lang.management.ThreadMXBean;
  * one {@code engine.forward(stream)} per stream, then one volatile read of {@link #stopped} per
  * pass. With an idle strategy other than busy ({@code --rx-idle}, jpdk's), each pass also tells the
  * strategy how many packets the streams received and sent, and it backs off or sleeps on the rx
- * interrupts when that was none. It allocates nothing and reads no clock in the loop; the thread's
- * CPU time and the wall time of the whole run are taken once before and once after it, for the
- * stop summary. The control thread sets {@code stopped} and waits for the lcore to return.
+ * interrupts when that was none. It allocates nothing; it reads the clock once per pass (never per
+ * packet) to charge the pass to the lcore's {@link LcoreUsage}, busy when the streams moved packets
+ * (telemetry's {@code /eal/lcore/usage}). The thread's CPU time and the wall time of the whole run
+ * are taken once before and once after it, for the stop summary. The control thread sets {@code stopped} and waits for the lcore to return.
  */
 final class FwdLcore {
     private static final ThreadMXBean MX = ManagementFactory.getThreadMXBean();
@@ -44,15 +46,20 @@ final class FwdLcore {
         final FwdEngine e = engine;
         final IdleStrategy is = idle;
         long cpu0 = MX.getCurrentThreadCpuTime(), t0 = System.nanoTime();
+        final LcoreUsage u = LcoreUsage.start(lcoreId, t0);
+        long last = packets(s);
         if (is == null) {
             do {
                 for (FwdStream fs : s) e.forward(fs);
+                long now = packets(s);
+                u.record(System.nanoTime(), now != last);
+                last = now;
             } while (!stopped);
         } else {
-            long last = packets(s);
             do {
                 for (FwdStream fs : s) e.forward(fs);
                 long now = packets(s);
+                u.record(System.nanoTime(), now != last);
                 is.idle((int) Math.min(now - last, Integer.MAX_VALUE));
                 last = now;
             } while (!stopped);

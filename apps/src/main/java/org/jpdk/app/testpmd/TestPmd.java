@@ -9,6 +9,7 @@ import org.jpdk.eal.LcoreException;
 import org.jpdk.eal.MemoryException;
 import org.jpdk.ethdev.DevInfo;
 import org.jpdk.ethdev.EthDev;
+import org.jpdk.telemetry.Telemetry;
 import org.jpdk.ethdev.EthDevException;
 import org.jpdk.ethdev.EthStats;
 import org.jpdk.ethdev.LinkStatus;
@@ -27,7 +28,9 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -191,6 +194,39 @@ public final class TestPmd {
 
     // ------------------------------------------------------------------ setup
 
+    static final String TELEMETRY_FWD = "/testpmd/fwd_mode", TELEMETRY_STREAMS = "/testpmd/streams";
+
+    /**
+     * testpmd's own telemetry commands: the forwarding mode (and whether it runs) and each stream's
+     * counts. They run on the telemetry thread and read what the control thread last set up (a
+     * reference read; the counts are opaque loads), so a reply may lag a reconfiguration by a request.
+     */
+    private void registerTelemetry() {
+        Telemetry.register(TELEMETRY_FWD, "Returns the forwarding mode, lcores and streams. Takes no parameters", (c, p) -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("fwd_mode", engine.name());
+            m.put("running", running);
+            m.put("nb_fwd_lcores", lcores.length);
+            m.put("nb_fwd_streams", streams.length);
+            return m;
+        });
+        Telemetry.register(TELEMETRY_STREAMS, "Returns each forwarding stream's ports, queues and counts. Takes no parameters", (c, p) -> {
+            List<Map<String, Object>> all = new ArrayList<>();
+            for (FwdStream fs : streams) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("rx_port", fs.rxPort.id());
+                m.put("rx_queue", fs.rxQueue);
+                m.put("tx_port", fs.txPort.id());
+                m.put("tx_queue", fs.txQueue);
+                m.put("rx_packets", fs.rxPackets());
+                m.put("tx_packets", fs.txPackets());
+                m.put("fwd_dropped", fs.fwdDropped());
+                all.add(m);
+            }
+            return all;
+        });
+    }
+
     private int runApp() {
         if (opt.interactive) out.println("Interactive-mode selected");
         selectPorts();
@@ -206,6 +242,7 @@ public final class TestPmd {
             out.println("Set " + engine.name() + " packet forwarding mode");
         }
         createPool();
+        registerTelemetry();
         cfg.burst = opt.burst;
         cfg.txPktSegLengths = opt.txPkts.clone();
         cfg.txPool = pool;
@@ -236,6 +273,8 @@ public final class TestPmd {
             printThroughput();
             return 0;
         } finally {
+            Telemetry.unregister(TELEMETRY_FWD);
+            Telemetry.unregister(TELEMETRY_STREAMS);
             closePool();
         }
     }

@@ -119,6 +119,11 @@ final class NetnsTestPmd implements AutoCloseable {
         return null;
     }
 
+    /** DPDK's testpmd's --file-prefix (null for ours). */
+    String dpdkPrefix() {
+        return dpdkPrefix;
+    }
+
     /** All output so far. */
     String output() {
         synchronized (output) {
