@@ -58,7 +58,7 @@ class MemifDpdkInteropTest {
     }
 
     /** Our interactive testpmd, forwarding from the start once its links are up. */
-    private static NetnsTestPmd oursInteractive(List<String> eal, String... app) {
+    static NetnsTestPmd oursInteractive(List<String> eal, String... app) {
         List<String> a = new java.util.ArrayList<>(List.of("-i", "--auto-start"));
         a.addAll(List.of(app));
         return NetnsTestPmd.jpdk(null, eal, a.toArray(String[]::new));
@@ -75,7 +75,7 @@ class MemifDpdkInteropTest {
      * the receiver stops, and both quit (the receiver first: DPDK's lcores are stopped before
      * either side disconnects). Returns {sender's stop output, receiver's stop output}.
      */
-    private static String[] sendThenDrain(NetnsTestPmd tx, NetnsTestPmd rx, long millis) {
+    static String[] sendThenDrain(NetnsTestPmd tx, NetnsTestPmd rx, long millis) {
         tx.await(AUTO_STARTED, 40);
         rx.await(AUTO_STARTED, 40);
         sleep(millis);
@@ -95,7 +95,7 @@ class MemifDpdkInteropTest {
     }
 
     /** DPDK's testpmd, interactive and forwarding from the start ({@code -i --auto-start}); memory null: the default. */
-    private static NetnsTestPmd dpdkInteractive(List<String> memory, List<String> eal, String... app) {
+    static NetnsTestPmd dpdkInteractive(List<String> memory, List<String> eal, String... app) {
         List<String> a = new java.util.ArrayList<>(List.of("-i", "--auto-start"));
         a.addAll(List.of(app));
         return memory == null ? NetnsTestPmd.dpdk(null, eal, a.toArray(String[]::new))
