@@ -55,8 +55,8 @@ final class VhostKernelBackend implements VhostBackend {
         String name = iface == null ? "" : iface;
         try {
             for (int q = 0; q < queuePairs; q++) {
-                vhostFds[q] = open(path, path + " (the kernel's vhost-net: CONFIG_VHOST_NET, module vhost_net)");
-                tapFds[q] = open("/dev/net/tun", "/dev/net/tun (CONFIG_TUN)");
+                vhostFds[q] = open(path, "the kernel's vhost-net (CONFIG_VHOST_NET, module vhost_net)");
+                tapFds[q] = open("/dev/net/tun", "the kernel's tun/tap (CONFIG_TUN)");
                 name = attachTap(tapFds[q], name, queuePairs > 1);
                 MemorySegment hdr = arg.asSlice(0, 4);
                 hdr.set(JAVA_INT, 0, VirtioUserDevice.NET_HDR_SIZE);
