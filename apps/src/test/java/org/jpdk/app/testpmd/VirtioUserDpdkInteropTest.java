@@ -119,6 +119,43 @@ class VirtioUserDpdkInteropTest {
 
     @Test
     @Timeout(90)
+    void packedRingsBothWays(@TempDir Path dir) {
+        Path sock = dir.resolve("vhost.sock"), pcap = dir.resolve("rx.pcap");
+        // our frames into DPDK's capture, over packed rings
+        try (NetnsTestPmd rx = listening(sock, dpdkInteractive(null, with(RECEIVER_LCORES, "--vdev=" + vhost(sock, ""),
+                "--vdev=net_pcap0,tx_pcap=" + pcap), "--forward-mode=io"));
+             NetnsTestPmd tx = oursInteractive(with(SENDER_LCORES, "--vdev", virtio(sock, ",packed_vq=1")),
+                     "--forward-mode=txonly", "--txpkts=64")) {
+            String[] out = sendThenDrain(tx, rx, 1000);
+            long sent = portField(out[0], 0, "TX-packets:"), received = portField(out[1], 0, "RX-packets:");
+            assertTrue(tx.output().contains("RING_PACKED"), "packed rings negotiated:\n" + tx.output());
+            assertTrue(sent > 1000, out[0]);
+            assertEquals(sent, received, "every frame we sent reached DPDK's vhost:\n" + out[0] + "\n" + out[1]);
+            long written = AfPacketVethTest.assertTxonlyFrames(pcap, AfPacketVethTest.mac(tx.output()), 64, true);
+            assertEquals(portField(out[1], 1, "TX-packets:"), written, "frames in " + pcap);
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void dpdkVhostJumboFramesOverPackedRings(@TempDir Path dir) {
+        Path sock = dir.resolve("vhost.sock"), pcap = dir.resolve("rx.pcap");
+        try (NetnsTestPmd tx = listening(sock, dpdkInteractive(null, with(SENDER_LCORES, "--vdev=" + vhost(sock, "")),
+                "--forward-mode=txonly", "--txpkts=2000,2000,2000,2000,1000"));
+             NetnsTestPmd rx = oursInteractive(with(RECEIVER_LCORES, "--vdev", virtio(sock, ",packed_vq=1"),
+                     "--vdev", "net_pcap0,tx_pcap=" + pcap), "--forward-mode=io")) {
+            String[] out = sendThenDrain(tx, rx, 1000);
+            long sent = portField(out[0], 0, "TX-packets:"), received = portField(out[1], 0, "RX-packets:");
+            assertTrue(rx.output().contains("RING_PACKED"), "packed rings negotiated:\n" + rx.output());
+            assertTrue(sent > 100, out[0]);
+            assertEquals(sent, received, "every jumbo frame reached us:\n" + out[0] + "\n" + out[1]);
+            long written = AfPacketVethTest.assertTxonlyFrames(pcap, AfPacketVethTest.mac(tx.output()), 9000, false);
+            assertEquals(portField(out[1], 1, "TX-packets:"), written, "frames in " + pcap);
+        }
+    }
+
+    @Test
+    @Timeout(90)
     void dpdkVhostClientToJpdkVirtioUserServer(@TempDir Path dir) {
         Path sock = dir.resolve("vhost.sock");
         try (NetnsTestPmd rx = oursInteractive(with(RECEIVER_LCORES, "--vdev", virtio(sock, ",server=1")), "--forward-mode=rxonly");

@@ -17,21 +17,21 @@ final class RingSlot {
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
-            RING = l.findVarHandle(RingSlot.class, "ring", SplitVring.class);
+            RING = l.findVarHandle(RingSlot.class, "ring", Vring.class);
             SEQ = l.findVarHandle(RingSlot.class, "seq", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    private SplitVring ring;
+    private Vring ring;
     private int seq;
 
     /** Lcore: enters a burst and returns the current ring, or null; pair with {@link #exit}. */
-    SplitVring enter() {
+    Vring enter() {
         SEQ.setOpaque(this, seq + 1);
         VarHandle.fullFence(); // StoreLoad: the odd sequence before the load of the ring (pairs with detach)
-        return (SplitVring) RING.getAcquire(this);
+        return (Vring) RING.getAcquire(this);
     }
 
     /** Lcore: leaves the burst. */
@@ -40,13 +40,13 @@ final class RingSlot {
     }
 
     /** Control thread: the lcore's next burst uses {@code r}. */
-    void attach(SplitVring r) {
+    void attach(Vring r) {
         RING.setRelease(this, r);
     }
 
     /** The ring attached now (control thread, for reading counters). */
-    SplitVring current() {
-        return (SplitVring) RING.getAcquire(this);
+    Vring current() {
+        return (Vring) RING.getAcquire(this);
     }
 
     /**
@@ -54,8 +54,8 @@ final class RingSlot {
      * burst that may still use it. Returns the old ring when the lcore is out (the caller may free
      * what it holds), or null when there was none or the lcore did not leave in time.
      */
-    SplitVring detach(long nanos) {
-        SplitVring old = (SplitVring) RING.getAndSet(this, (SplitVring) null);
+    Vring detach(long nanos) {
+        Vring old = (Vring) RING.getAndSet(this, (Vring) null);
         VarHandle.fullFence();
         int s = (int) SEQ.getVolatile(this);
         if ((s & 1) != 0) {

@@ -1,62 +1,36 @@
 package org.jpdk.drivers.net.virtio;
 
 import org.jpdk.mbuf.Mbuf;
-
 import org.jpdk.virtio.SplitRing;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
 /**
- * The driver's side of one split virtqueue (virtio 1.2, 2.7) for one connection: the ring's areas
- * ({@link SplitRing}, in the front end's own memory, laid out in one zone as below) and what the
- * driver keeps beside them (which descriptors are free, which mbuf each in-flight head carries,
- * the shadow of the indexes). The back end reads the descriptor table and the available ring and
- * writes the used ring; whatever it writes is untrusted, so the driver never follows a
- * descriptor's {@code next} it could read back: chains are kept in {@link #next}, and a used
- * entry's id and length are checked before use.
+ * A split virtqueue (virtio 1.2, 2.7) on the driver's side: the three areas ({@link SplitRing})
+ * and a free list of descriptors kept in {@link #next}, never read back from the shared table.
+ * An id is the chain's head descriptor. With IN_ORDER the device returns chains in the order they
+ * were made available and may write one used entry for a batch, so tx completions are counted by
+ * the used index and taken from {@link #order}; without it each used entry names its head.
  * <pre>
  *   offset 0                  descriptor table, 16 x size
  *   16 x size                 available ring, 6 + 2 x size
  *   align(.., 4096)           used ring, 6 + 8 x size
- *   align(.., 64)             tx only: one 12-byte virtio-net header per descriptor, for frames without headroom
+ *   align(.., 64)             tx only: header slots, 12 x size
  * </pre>
  * Ordering: descriptors and available entries are plain stores, then the available index a
- * release store ({@link #publishAvail}, R1 of {@link SplitRing}); the device's used index is read
- * with acquire before the entries it covers. Whether to kick reads the used flags after a full
- * fence (the StoreLoad the spec asks between publishing and reading VRING_USED_F_NO_NOTIFY).
- * Single-threaded: one lcore per queue.
+ * release store ({@link #publish}, R1 of {@link SplitRing}); the device's used index is read with
+ * acquire before the entries it covers. Whether to kick reads the used flags after a full fence
+ * (the StoreLoad the spec asks between publishing and reading VRING_USED_F_NO_NOTIFY).
  */
-final class SplitVring {
-    static final int DESC_F_NEXT = SplitRing.DESC_F_NEXT, DESC_F_WRITE = SplitRing.DESC_F_WRITE;
-    static final int AVAIL_F_NO_INTERRUPT = SplitRing.AVAIL_F_NO_INTERRUPT;
-
+final class SplitVring extends Vring {
     final SplitRing ring;
-    final int size, mask;
-    final MemorySegment headers;
-    final long descAddr, availAddr, usedAddr, headersAddr;
-    final int kickFd;
-    /** The mbuf of each in-flight head (tx: the whole frame; rx: the posted buffer), null when free. */
-    final Mbuf[] mbufs;
-    /** The driver's own chain links (and free list) and chain lengths, never read back from the shared table. */
-    final short[] next, chainLen;
-    /** In-order tx: heads in the order they were made available. */
-    final short[] order;
-    int orderHead, orderTail;
-    int freeHead, numFree;
+    private final int mask;
+    private final short[] next, order;
+    private int orderHead, orderTail, freeHead;
     /** Shadow of the available index (free-running u16) and the next used index to read. */
-    int availIdx, lastUsed;
-    /** Chains the device holds: tx frames in flight, rx buffers posted. */
-    int inFlight;
-    /** VIRTIO_F_IN_ORDER was negotiated: the device uses chains in the order they were made available. */
-    final boolean inOrder;
-    /** The memory the back end was shown; every address put in a descriptor lies in it. */
-    private final VhostBackend.MemRegion[] regions;
-    private int lastRegion;
-    /** Set when the device broke the ring; the ring is not touched again. */
-    volatile boolean faulted;
+    private int availIdx, lastUsed;
 
-    /** Bytes of a split ring of {@code size} entries, with a tx header area when {@code headers}. */
     static long bytes(int size, boolean headers) {
         return headersOffset(size) + (headers ? (long) size * VirtioUserDevice.NET_HDR_SIZE : 0);
     }
@@ -69,63 +43,42 @@ final class SplitVring {
         return align(usedOffset(size) + SplitRing.usedBytes(size), 64);
     }
 
-    private static long align(long v, long a) {
-        return (v + a - 1) & -a;
-    }
-
-    /** Zeroes {@code mem} (a ring of {@code size} entries laid out as above) and frees every descriptor. */
-    SplitVring(MemorySegment mem, int size, int kickFd, boolean hasHeaders, boolean inOrder, VhostBackend.MemRegion[] regions) {
-        this.size = size;
-        this.mask = size - 1;
-        this.kickFd = kickFd;
-        this.inOrder = inOrder;
-        this.regions = regions;
+    static SplitVring in(MemorySegment mem, int size, int kickFd, boolean hasHeaders, boolean inOrder, VhostBackend.MemRegion[] regions) {
         mem.fill((byte) 0);
         long d = SplitRing.descBytes(size);
-        ring = new SplitRing(size, mem.asSlice(0, d), mem.asSlice(d, SplitRing.availBytes(size)),
+        SplitRing ring = new SplitRing(size, mem.asSlice(0, d), mem.asSlice(d, SplitRing.availBytes(size)),
                 mem.asSlice(usedOffset(size), SplitRing.usedBytes(size)));
-        headers = hasHeaders ? mem.asSlice(headersOffset(size), (long) size * VirtioUserDevice.NET_HDR_SIZE) : null;
-        descAddr = ring.desc.address();
-        availAddr = ring.avail.address();
-        usedAddr = ring.used.address();
-        headersAddr = hasHeaders ? headers.address() : 0;
-        mbufs = new Mbuf[size];
+        MemorySegment headers = hasHeaders ? mem.asSlice(headersOffset(size), (long) size * VirtioUserDevice.NET_HDR_SIZE) : null;
+        return new SplitVring(ring, kickFd, inOrder, regions, headers);
+    }
+
+    private SplitVring(SplitRing ring, int kickFd, boolean inOrder, VhostBackend.MemRegion[] regions, MemorySegment headers) {
+        super(ring.size, kickFd, inOrder, regions, headers, ring.desc.address(), ring.avail.address(), ring.used.address());
+        this.ring = ring;
+        this.mask = ring.mask;
         next = new short[size];
-        chainLen = new short[size];
         order = new short[size];
         for (int i = 0; i < size; i++) next[i] = (short) (i + 1);
-        freeHead = 0;
-        numFree = size;
     }
 
-    /** Whether {@code [addr, addr+len)} lies in one region of the memory shown to the back end. */
-    boolean inMemory(long addr, long len) {
-        if (regions[lastRegion].contains(addr, len)) return true;
-        for (int i = 0; i < regions.length; i++) {
-            if (regions[i].contains(addr, len)) {
-                lastRegion = i;
-                return true;
-            }
-        }
-        return false;
+    @Override
+    int base() {
+        return 0;
     }
 
-    // ---------------------------------------------------------------- descriptors (driver-owned until made available)
-
-    void setDesc(int i, long addr, int len, int flags, int nxt) {
-        ring.desc(i, addr, len, flags, nxt);
+    @Override
+    void noInterrupts() {
+        ring.availFlags(SplitRing.AVAIL_F_NO_INTERRUPT);
     }
 
-    /** Takes one free descriptor (the caller checked {@link #numFree}). */
-    int takeDesc() {
+    private int takeDesc() {
         int d = freeHead;
         freeHead = next[d] & 0xffff;
         numFree--;
         return d;
     }
 
-    /** Returns the chain of {@code len} descriptors starting at {@code head} to the free list. */
-    void freeChain(int head, int len) {
+    private void freeChain(int head, int len) {
         int last = head;
         for (int k = 1; k < len; k++) last = next[last] & 0xffff;
         next[last] = (short) freeHead;
@@ -133,42 +86,111 @@ final class SplitVring {
         numFree += len;
     }
 
-    // ---------------------------------------------------------------- available ring (driver writes)
-
-    void putAvail(int head) {
+    private void putAvail(int head) {
         ring.availRing(availIdx, head);
         availIdx = (availIdx + 1) & 0xffff;
     }
 
-    /** Makes the descriptors and entries written so far the device's. */
-    void publishAvail() {
-        ring.availIdx(availIdx);
+    @Override
+    void addTx(Mbuf m, boolean pushed, int segs) {
+        int head = takeDesc(), cur = head;
+        long addr = firstAddr(m, pushed, head);
+        int len = firstLen(m, pushed);
+        for (Mbuf seg = pushed ? m.next() : m; seg != null; seg = seg.next()) {
+            int d = takeDesc();
+            ring.desc(cur, addr, len, SplitRing.DESC_F_NEXT, d);
+            next[cur] = (short) d;
+            cur = d;
+            addr = seg.buffer().address() + seg.dataOff();
+            len = seg.dataLen();
+        }
+        ring.desc(cur, addr, len, 0, 0);
+        chainLen[head] = (short) segs;
+        mbufs[head] = m;
+        inFlight++;
+        if (inOrder) order[orderTail++ & mask] = (short) head;
+        putAvail(head);
     }
 
-    void availFlags(int flags) {
-        ring.availFlags(flags);
+    @Override
+    int nextUsedTx() {
+        int pending = (ring.usedIdx() - lastUsed) & 0xffff;
+        if (pending == 0) return NONE;
+        if (pending > inFlight) {
+            why = "the used index moved " + pending + " entries with " + inFlight + " frames in flight";
+            return FAULT;
+        }
+        int head;
+        if (inOrder) {
+            head = order[orderHead++ & mask] & 0xffff;
+        } else {
+            long id = usedId(lastUsed);
+            if (id >= size || mbufs[(int) id] == null) {
+                why = "used entry " + lastUsed + " names descriptor " + id + ", no frame in flight";
+                return FAULT;
+            }
+            head = (int) id;
+        }
+        freeChain(head, chainLen[head]);
+        inFlight--;
+        lastUsed = (lastUsed + 1) & 0xffff;
+        return head;
     }
 
-    /** Whether the device asks to be kicked, read after a StoreLoad fence that follows {@link #publishAvail}. */
-    boolean wantsKick() {
-        VarHandle.fullFence();
-        return (ring.usedFlags() & SplitRing.USED_F_NO_NOTIFY) == 0;
+    @Override
+    void addRx(Mbuf m, long addr, int len) {
+        int d = takeDesc();
+        ring.desc(d, addr, len, SplitRing.DESC_F_WRITE, 0);
+        chainLen[d] = 1;
+        mbufs[d] = m;
+        inFlight++;
+        putAvail(d);
     }
 
-    // ---------------------------------------------------------------- used ring (device writes: untrusted)
-
-    /** The device's used index (free-running u16), acquiring the entries before it. */
-    int usedIdx() {
-        return ring.usedIdx();
+    @Override
+    int usedRx(int max) {
+        int pending = (ring.usedIdx() - lastUsed) & 0xffff;
+        if (pending > inFlight) {
+            why = "the used index moved " + pending + " entries with " + inFlight + " buffers posted";
+            return FAULT;
+        }
+        return Math.min(pending, max);
     }
 
-    /** The id the device wrote in used entry {@code idx} (unchecked: compare with {@link #size}). */
-    long usedId(int idx) {
+    @Override
+    long usedRxId(int k) {
+        return usedId(lastUsed + k);
+    }
+
+    @Override
+    long usedRxLen(int k) {
+        return ring.usedElemLen(lastUsed + k) & 0xffffffffL;
+    }
+
+    @Override
+    void consumeRx(int n) {
+        lastUsed = (lastUsed + n) & 0xffff;
+    }
+
+    @Override
+    void freeRx(int id) {
+        mbufs[id] = null;
+        freeChain(id, 1);
+        inFlight--;
+    }
+
+    private long usedId(int idx) {
         return ring.usedElemId(idx) & 0xffffffffL;
     }
 
-    /** The length the device wrote in used entry {@code idx} (unchecked). */
-    long usedLen(int idx) {
-        return ring.usedElemLen(idx) & 0xffffffffL;
+    @Override
+    void publish() {
+        ring.availIdx(availIdx);
+    }
+
+    @Override
+    boolean wantsKick() {
+        VarHandle.fullFence();
+        return (ring.usedFlags() & SplitRing.USED_F_NO_NOTIFY) == 0;
     }
 }

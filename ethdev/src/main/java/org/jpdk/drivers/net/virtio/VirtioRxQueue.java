@@ -41,7 +41,7 @@ final class VirtioRxQueue extends RxQueue {
 
     @Override
     public int rxBurst(Mbuf[] pkts, int off, int n) {
-        SplitVring r = slot.enter();
+        Vring r = slot.enter();
         try {
             if (r == null || r.faulted) return 0;
             int got = receive(r, pkts, off, n);
@@ -55,25 +55,24 @@ final class VirtioRxQueue extends RxQueue {
         }
     }
 
-    private int receive(SplitVring r, Mbuf[] pkts, int off, int n) {
-        int u = r.usedIdx(), avail = (u - r.lastUsed) & 0xffff;
-        if (avail == 0) return 0;
-        if (avail > r.inFlight) {
-            dev.fault(r, "rx queue " + index + ": the used index moved " + avail + " entries with " + r.inFlight + " buffers posted");
+    private int receive(Vring r, Mbuf[] pkts, int off, int n) {
+        int avail = r.usedRx(r.size);
+        if (avail == Vring.FAULT) {
+            dev.fault(r, "rx queue " + index + ": " + r.why);
             return 0;
         }
+        if (avail == 0) return 0;
         boolean mrg = dev.mergeable();
         int got = 0, used = 0, port = portId;
         long bytes = 0;
         while (got < n && used < avail) {
-            int at = r.lastUsed + used;
-            Mbuf m = check(r, at, true);
+            Mbuf m = check(r, used, true);
             if (m == null) break;
             int nb = 1;
             if (mrg) {
                 nb = m.buffer().get(JAVA_SHORT_UNALIGNED, m.dataOff() - hdr + 10) & 0xffff;
                 if (nb == 0 || nb > r.size) {
-                    dev.fault(r, "rx queue " + index + ": used entry " + (at & 0xffff) + " says its frame spans " + nb + " buffers");
+                    dev.fault(r, "rx queue " + index + ": a used buffer says its frame spans " + nb + " buffers");
                     break;
                 }
                 if (used + nb > avail) break; // the rest of the frame is not published yet
@@ -81,7 +80,7 @@ final class VirtioRxQueue extends RxQueue {
             take(r, m, true);
             boolean whole = true;
             for (int k = 1; k < nb && whole; k++) {
-                Mbuf seg = check(r, at + k, false);
+                Mbuf seg = check(r, used + k, false);
                 if (seg == null) {
                     whole = false;
                 } else {
@@ -98,16 +97,16 @@ final class VirtioRxQueue extends RxQueue {
             pkts[off + got++] = m;
             bytes += m.pktLen();
         }
-        r.lastUsed = (r.lastUsed + used) & 0xffff;
+        r.consumeRx(used);
         countRx(got, bytes);
         return got;
     }
 
-    /** The posted buffer used entry {@code at} names, checked (id, length); null after a fault. */
-    private Mbuf check(SplitVring r, int at, boolean first) {
-        long id = r.usedId(at), len = r.usedLen(at);
+    /** The posted buffer the {@code k}-th ready used entry names, checked (id, length); null after a fault. */
+    private Mbuf check(Vring r, int k, boolean first) {
+        long id = r.usedRxId(k), len = r.usedRxLen(k);
         if (id >= r.size || r.mbufs[(int) id] == null) {
-            dev.fault(r, "rx queue " + index + ": used entry " + (at & 0xffff) + " names descriptor " + id + ", no buffer posted");
+            dev.fault(r, "rx queue " + index + ": a used entry names buffer " + id + ", none posted");
             return null;
         }
         Mbuf m = r.mbufs[(int) id];
@@ -115,18 +114,16 @@ final class VirtioRxQueue extends RxQueue {
         checkedLen = (int) len;
         int room = m.bufLen() - m.dataOff() + hdr;
         if (len > room || (first && len < hdr)) {
-            dev.fault(r, "rx queue " + index + ": used entry " + (at & 0xffff) + " has length " + len + " for a buffer of " + room);
+            dev.fault(r, "rx queue " + index + ": a used entry has length " + len + " for a buffer of " + room);
             return null;
         }
         return m;
     }
 
     /** Takes the buffer {@code m} just {@link #check}ed off the ring, its data window set (after the header when {@code first}). */
-    private void take(SplitVring r, Mbuf m, boolean first) {
-        int id = checkedId, len = checkedLen;
-        r.mbufs[id] = null;
-        r.freeChain(id, 1);
-        r.inFlight--;
+    private void take(Vring r, Mbuf m, boolean first) {
+        int len = checkedLen;
+        r.freeRx(checkedId);
         if (first) {
             m.setData(m.dataOff(), len - hdr);
         } else {
@@ -136,7 +133,7 @@ final class VirtioRxQueue extends RxQueue {
     }
 
     /** Posts fresh buffers into the free descriptors, and kicks if the back end wants it. */
-    private void refill(SplitVring r) {
+    private void refill(Vring r) {
         int want = Math.min(r.numFree, REFILL_BATCH);
         if (want == 0) return;
         if (!Mbuf.allocBulk(pool, fresh, 0, want)) {
@@ -144,20 +141,16 @@ final class VirtioRxQueue extends RxQueue {
             return;
         }
         post(r, fresh, want);
-        r.publishAvail();
+        r.publish();
         if (r.wantsKick()) Libc.writeNoErrno(r.kickFd, VirtioUserDevice.ONE, 8);
     }
 
-    private void post(SplitVring r, Mbuf[] bufs, int n) {
+    private void post(Vring r, Mbuf[] bufs, int n) {
         for (int i = 0; i < n; i++) {
             Mbuf m = bufs[i];
             bufs[i] = null;
-            int d = r.takeDesc();
             int start = m.dataOff() - hdr;
-            r.setDesc(d, m.buffer().address() + start, m.bufLen() - start, SplitVring.DESC_F_WRITE, 0);
-            r.mbufs[d] = m;
-            r.inFlight++;
-            r.putAvail(d);
+            r.addRx(m, m.buffer().address() + start, m.bufLen() - start);
         }
     }
 
@@ -165,8 +158,8 @@ final class VirtioRxQueue extends RxQueue {
      * Control thread, at connect, before the back end sees the ring: fills it with buffers.
      * Returns false when the pool could not give one buffer.
      */
-    boolean prime(SplitVring r) {
-        r.availFlags(SplitVring.AVAIL_F_NO_INTERRUPT);
+    boolean prime(Vring r) {
+        r.noInterrupts();
         while (r.numFree > 0) {
             int want = Math.min(r.numFree, REFILL_BATCH);
             if (!Mbuf.allocBulk(pool, fresh, 0, want)) {
@@ -175,7 +168,7 @@ final class VirtioRxQueue extends RxQueue {
             }
             post(r, fresh, want);
         }
-        r.publishAvail();
+        r.publish();
         return r.inFlight > 0;
     }
 

@@ -68,7 +68,6 @@ record VirtioUserConfig(String path, boolean server, int queues, int queueSize, 
             if (mac.isMulticast() || mac.isZero()) throw args.error("mac", m, "not a unicast address");
         }
         boolean packed = args.boolValue("packed_vq", false);
-        if (packed) throw args.error("packed_vq", args.get("packed_vq"), "packed virtqueues are not built yet; use split rings (packed_vq=0)");
         boolean mrg = args.boolValue("mrg_rxbuf", true);
         boolean inOrder = args.boolValue("in_order", true);
         String iface = args.get("iface");

@@ -105,7 +105,8 @@ final class VirtioUserDevice extends EthDevOps {
     /** The ring memory of one vring, in EAL memory (shown to the back end with the rest). */
     private Memzone ringZone(String dir, int queue, boolean headers) {
         String name = "vu" + port.id() + dir + queue + "_" + Long.toHexString(System.nanoTime() & 0xffffff);
-        Memzone z = Memzone.reserve(name, SplitVring.bytes(cfg.queueSize(), headers), Memzone.SOCKET_ID_ANY, 4096);
+        long bytes = Math.max(SplitVring.bytes(cfg.queueSize(), headers), PackedVring.bytes(cfg.queueSize(), headers));
+        Memzone z = Memzone.reserve(name, bytes, Memzone.SOCKET_ID_ANY, 4096);
         zones.add(z);
         return z;
     }
@@ -197,7 +198,7 @@ final class VirtioUserDevice extends EthDevOps {
      * From an lcore: the back end broke {@code r} ({@code why}); the ring is not touched again and
      * the control thread disconnects. Allocates (the reason): once per ring at most.
      */
-    void fault(SplitVring r, String why) {
+    void fault(Vring r, String why) {
         if (r.faulted) return;
         r.faulted = true;
         ringFaults++;
@@ -276,7 +277,8 @@ final class VirtioUserDevice extends EthDevOps {
     private long wanted() {
         long f = VirtioFeatures.bit(VirtioFeatures.F_VERSION_1) | VirtioFeatures.bit(VirtioFeatures.F_PROTOCOL_FEATURES);
         if (cfg.mrgRxbuf()) f |= VirtioFeatures.bit(VirtioFeatures.NET_F_MRG_RXBUF);
-        if (cfg.inOrder()) f |= VirtioFeatures.bit(VirtioFeatures.F_IN_ORDER);
+        if (cfg.packed()) f |= VirtioFeatures.bit(VirtioFeatures.F_RING_PACKED);
+        else if (cfg.inOrder()) f |= VirtioFeatures.bit(VirtioFeatures.F_IN_ORDER); // packed rings here never in order
         return f;
     }
 
@@ -297,6 +299,9 @@ final class VirtioUserDevice extends EthDevOps {
             throw new EthDevException(b.describe() + " does not offer VIRTIO_F_VERSION_1 (features 0x" + Long.toHexString(offered)
                     + "); legacy virtio is not supported");
         }
+        if (cfg.packed() && !VirtioFeatures.has(f, VirtioFeatures.F_RING_PACKED)) {
+            throw new EthDevException(b.describe() + " does not offer VIRTIO_F_RING_PACKED, which packed_vq=1 asks for");
+        }
         if (pairs > b.maxQueuePairs()) {
             throw new EthDevException(b.describe() + " takes " + b.maxQueuePairs() + " queue pair(s); the port has " + pairs);
         }
@@ -311,14 +316,16 @@ final class VirtioUserDevice extends EthDevOps {
         negotiated = f;
         mergeable = VirtioFeatures.has(f, VirtioFeatures.NET_F_MRG_RXBUF);
         boolean inOrder = VirtioFeatures.has(f, VirtioFeatures.F_IN_ORDER);
+        boolean packed = VirtioFeatures.has(f, VirtioFeatures.F_RING_PACKED);
         b.setMemTable(regions);
-        SplitVring[] rings = new SplitVring[2 * pairs];
+        Vring[] rings = new Vring[2 * pairs];
         pending = rings;
         for (int v = 0; v < 2 * pairs; v++) {
             if (!present(rx, tx, v)) continue;
             boolean isRx = v % 2 == 0;
             Memzone z = isRx ? rx[v / 2].mem : tx[v / 2].mem;
-            SplitVring r = new SplitVring(z.segment(), cfg.queueSize(), eventFds[2 * v], !isRx, inOrder, shown);
+            Vring r = packed ? PackedVring.in(z.segment(), cfg.queueSize(), eventFds[2 * v], !isRx, shown)
+                    : SplitVring.in(z.segment(), cfg.queueSize(), eventFds[2 * v], !isRx, inOrder, shown);
             if (FrontendMemory.find(shown, z.segment().address(), z.len()) < 0) {
                 throw new EthDevException("vring " + v + " is outside the memory shown to the back end");
             }
@@ -330,10 +337,10 @@ final class VirtioUserDevice extends EthDevOps {
                 rings[v] = r; // registered before priming, so that a failure frees what was posted
                 if (!q.prime(r)) throw new EthDevException("rx queue " + (v / 2) + ": mempool " + q.pool.name() + " has no free mbuf");
             } else {
-                r.availFlags(SplitVring.AVAIL_F_NO_INTERRUPT);
+                r.noInterrupts();
                 rings[v] = r;
             }
-            b.setVring(v, r.size, 0, r.descAddr, r.availAddr, r.usedAddr);
+            b.setVring(v, r.size, r.base(), r.descAddr, r.availAddr, r.usedAddr);
             b.setVringKick(v, eventFds[2 * v]);
         }
         for (int q = 0; q < pairs; q++) b.enable(q, true);
@@ -351,7 +358,7 @@ final class VirtioUserDevice extends EthDevOps {
     }
 
     /** Rings set up but not yet attached (a failed setup frees their mbufs). */
-    private SplitVring[] pending;
+    private Vring[] pending;
 
     private static boolean present(VirtioRxQueue[] rx, VirtioTxQueue[] tx, int v) {
         int q = v / 2;
@@ -384,12 +391,12 @@ final class VirtioUserDevice extends EthDevOps {
         for (VirtioRxQueue q : rx) if (q != null) slots.add(q.slot);
         for (VirtioTxQueue q : tx) if (q != null) slots.add(q.slot);
         for (RingSlot s : slots) {
-            SplitVring had = s.current(), r = s.detach(QUIESCE_NANOS);
+            Vring had = s.current(), r = s.detach(QUIESCE_NANOS);
             if (r != null) VirtioTxQueue.release(r);
             else leaked |= had != null;
         }
         if (pending != null) { // a setup that failed before the rings went to the lcores
-            for (SplitVring r : pending) if (r != null) VirtioTxQueue.release(r);
+            for (Vring r : pending) if (r != null) VirtioTxQueue.release(r);
             pending = null;
         }
         if (leaked) LOG.log(Log.WARNING, "%s: an lcore stayed in a burst; its ring's mbufs are left unfreed", port.name());

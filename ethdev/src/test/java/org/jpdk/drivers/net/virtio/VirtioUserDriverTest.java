@@ -291,7 +291,6 @@ class VirtioUserDriverTest {
                 {"net_virtio_user0,path=/tmp/x.sock,queues=0", "queues=0"},
                 {"net_virtio_user0,path=/tmp/x.sock,mac=01:00:00:00:00:01", "not a unicast address"},
                 {"net_virtio_user0,path=/tmp/x.sock,packed_vq=2", "packed_vq=2"},
-                {"net_virtio_user0,path=/tmp/x.sock,packed_vq=1", "not built yet"},
                 {"net_virtio_user0,path=/tmp/x.sock,iface=tap0", "only with a vhost-net back end"},
                 {"net_virtio_user0,path=/dev/vhost-net,server=1", "drop server=1"},
                 {"net_virtio_user0,path=/dev/vhost-vdpa-0", "vhost-vdpa"},
