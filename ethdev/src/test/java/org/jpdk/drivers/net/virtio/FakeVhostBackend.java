@@ -3,6 +3,7 @@ package org.jpdk.drivers.net.virtio;
 import org.jpdk.sys.Libc;
 import org.jpdk.sys.UnixSocket;
 import org.jpdk.virtio.GuestMemory;
+import org.jpdk.virtio.PackedRing;
 import org.jpdk.virtio.SplitRing;
 import org.jpdk.virtio.VhostUserChannel;
 import org.jpdk.virtio.VhostUserException;
@@ -30,7 +31,8 @@ import static org.jpdk.virtio.VhostUserMessage.*;
  */
 final class FakeVhostBackend implements AutoCloseable {
     static final long OFFERED = VirtioFeatures.bit(VirtioFeatures.F_VERSION_1) | VirtioFeatures.bit(VirtioFeatures.NET_F_MRG_RXBUF)
-            | VirtioFeatures.bit(VirtioFeatures.F_PROTOCOL_FEATURES) | VirtioFeatures.bit(VirtioFeatures.F_IN_ORDER);
+            | VirtioFeatures.bit(VirtioFeatures.F_PROTOCOL_FEATURES) | VirtioFeatures.bit(VirtioFeatures.F_IN_ORDER)
+            | VirtioFeatures.bit(VirtioFeatures.F_RING_PACKED);
     static final long PROTOCOL = VirtioFeatures.bit(VirtioFeatures.PROTOCOL_F_REPLY_ACK) | VirtioFeatures.bit(VirtioFeatures.PROTOCOL_F_MQ);
 
     private final UnixSocket listener;
@@ -42,6 +44,9 @@ final class FakeVhostBackend implements AutoCloseable {
     private final int[] num = new int[4];
     private final long[][] addr = new long[4][];
     private final SplitRing[] rings = new SplitRing[4];
+    private final PackedRing[] packed = new PackedRing[4];
+    /** Packed rings: the wrap counters of the next available slot to read and the next used slot to write. */
+    private final boolean[] availWrap = new boolean[4], usedWrap = new boolean[4];
     private final int[] lastAvail = new int[4], usedIdx = new int[4];
     private volatile long features;
     private volatile int enabled, sessions;
@@ -117,8 +122,16 @@ final class FakeVhostBackend implements AutoCloseable {
                 int v = (int) (m.u64() & 3);
                 long[] a = addr[v];
                 int n = num[v];
-                rings[v] = new SplitRing(n, mem.sliceUva(a[0], SplitRing.descBytes(n)), mem.sliceUva(a[1], SplitRing.availBytes(n)),
-                        mem.sliceUva(a[2], SplitRing.usedBytes(n)));
+                if (VirtioFeatures.has(features, VirtioFeatures.F_RING_PACKED)) {
+                    packed[v] = new PackedRing(n, mem.sliceUva(a[0], 16L * n), mem.sliceUva(a[1], 4), mem.sliceUva(a[2], 4));
+                    availWrap[v] = usedWrap[v] = true;
+                    rings[v] = new SplitRing(n, mem.sliceUva(a[0], 16L * n), mem.sliceUva(a[0], SplitRing.availBytes(n)),
+                            mem.sliceUva(a[0], SplitRing.usedBytes(n))); // a stand-in so that ready() sees the ring; unused
+                } else {
+                    packed[v] = null;
+                    rings[v] = new SplitRing(n, mem.sliceUva(a[0], SplitRing.descBytes(n)), mem.sliceUva(a[1], SplitRing.availBytes(n)),
+                            mem.sliceUva(a[2], SplitRing.usedBytes(n)));
+                }
                 lastAvail[v] = 0;
                 usedIdx[v] = 0;
                 // the kick fd is not used: this back end polls
@@ -168,6 +181,7 @@ final class FakeVhostBackend implements AutoCloseable {
 
     /** Reads up to {@code max} frames the front end made available on vring 1 (headers stripped), and returns their chains as used. */
     List<byte[]> takeTx(int max) {
+        if (packed[1] != null) return takeTxPacked(max);
         SplitRing r = rings[1];
         List<byte[]> out = new ArrayList<>();
         int avail = r.availIdx();
@@ -196,6 +210,7 @@ final class FakeVhostBackend implements AutoCloseable {
 
     /** Writes {@code frame} into the front end's rx buffers (vring 0); false when it has too few. */
     boolean deliver(byte[] frame) {
+        if (packed[0] != null) return deliverPacked(frame);
         SplitRing r = rings[0];
         int avail = r.availIdx(), have = (avail - lastAvail[0]) & 0xffff;
         int hdr = VirtioUserDevice.NET_HDR_SIZE;
@@ -228,6 +243,10 @@ final class FakeVhostBackend implements AutoCloseable {
 
     /** Hostile: writes a used entry {@code (id, len)} on {@code vring} and moves its used index by {@code advance}. */
     void rawUsed(int vring, int id, int len, int advance) {
+        if (packed[vring] != null) {
+            putUsed(vring, id, len, 1);
+            return;
+        }
         SplitRing r = rings[vring];
         r.usedElem(usedIdx[vring], id, len);
         usedIdx[vring] = (usedIdx[vring] + advance) & 0xffff;
@@ -236,6 +255,16 @@ final class FakeVhostBackend implements AutoCloseable {
 
     /** Hostile: the next rx frame's first buffer says it spans {@code numBuffers} buffers. */
     void rawRxNumBuffers(int numBuffers) {
+        if (packed[0] != null) {
+            PackedRing p = packed[0];
+            int slot = lastAvail[0], id = p.descId(slot);
+            MemorySegment buf = mem.sliceUva(p.descAddr(slot), p.descLen(slot));
+            buf.asSlice(0, 64).fill((byte) 0);
+            buf.set(JAVA_SHORT_UNALIGNED, 10, (short) numBuffers);
+            advanceAvail(0, 1);
+            putUsed(0, id, 64, 1);
+            return;
+        }
         SplitRing r = rings[0];
         int head = r.availRing(lastAvail[0]);
         MemorySegment buf = mem.sliceUva(r.descAddr(head), r.descLen(head));
@@ -245,6 +274,94 @@ final class FakeVhostBackend implements AutoCloseable {
         usedIdx[0] = (usedIdx[0] + 1) & 0xffff;
         lastAvail[0] = (lastAvail[0] + 1) & 0xffff;
         r.usedIdx(usedIdx[0]);
+    }
+
+    // ---------------------------------------------------------------- packed rings
+
+    private void advanceAvail(int v, int n) {
+        lastAvail[v] += n;
+        if (lastAvail[v] >= num[v]) {
+            lastAvail[v] -= num[v];
+            availWrap[v] = !availWrap[v];
+        }
+    }
+
+    /** Writes a used descriptor (id, len) at the next used slot and steps over {@code slots} slots. */
+    private void putUsed(int v, int id, int len, int slots) {
+        PackedRing p = packed[v];
+        int at = usedIdx[v];
+        p.used(at, id, len);
+        p.descFlags(at, PackedRing.usedFlags(usedWrap[v]));
+        usedIdx[v] += slots;
+        if (usedIdx[v] >= num[v]) {
+            usedIdx[v] -= num[v];
+            usedWrap[v] = !usedWrap[v];
+        }
+    }
+
+    private boolean availAt(int v, int k) {
+        int i = lastAvail[v] + k;
+        boolean w = availWrap[v];
+        if (i >= num[v]) {
+            i -= num[v];
+            w = !w;
+        }
+        return PackedRing.isAvail(packed[v].descFlagsAcquire(i), w);
+    }
+
+    private int slotAt(int v, int k) {
+        int i = lastAvail[v] + k;
+        return i >= num[v] ? i - num[v] : i;
+    }
+
+    private List<byte[]> takeTxPacked(int max) {
+        PackedRing p = packed[1];
+        List<byte[]> out = new ArrayList<>();
+        while (out.size() < max && availAt(1, 0)) {
+            ByteArrayOutputStream frame = new ByteArrayOutputStream();
+            int k = 0, id;
+            while (true) {
+                int i = slotAt(1, k);
+                MemorySegment s = mem.sliceUva(p.descAddr(i), p.descLen(i));
+                if (s == null) throw new AssertionError("descriptor " + i + " outside the memory table");
+                frame.writeBytes(s.toArray(JAVA_BYTE));
+                id = p.descId(i);
+                k++;
+                if ((p.descFlagsAcquire(i) & PackedRing.DESC_F_NEXT) == 0) break;
+                if (k > num[1]) throw new AssertionError("chain longer than the ring");
+            }
+            byte[] all = frame.toByteArray();
+            out.add(java.util.Arrays.copyOfRange(all, VirtioUserDevice.NET_HDR_SIZE, all.length));
+            advanceAvail(1, k);
+            putUsed(1, id, 0, k);
+        }
+        return out;
+    }
+
+    private boolean deliverPacked(byte[] frame) {
+        PackedRing p = packed[0];
+        int hdr = VirtioUserDevice.NET_HDR_SIZE, total = frame.length + hdr, done = 0, used = 0;
+        List<int[]> bufs = new ArrayList<>();
+        MemorySegment first = null;
+        while (done < total) {
+            if (!availAt(0, used) || (used == 1 && !mergeable())) return false;
+            int i = slotAt(0, used);
+            int cap = p.descLen(i);
+            MemorySegment buf = mem.sliceUva(p.descAddr(i), cap);
+            int n = Math.min(cap, total - done);
+            for (int b = 0; b < n; b++) {
+                int at = done + b;
+                buf.set(JAVA_BYTE, b, at < hdr ? 0 : frame[at - hdr]);
+            }
+            if (first == null) first = buf;
+            bufs.add(new int[]{p.descId(i), n});
+            used++;
+            done += n;
+        }
+        first.set(JAVA_SHORT_UNALIGNED, 10, (short) used);
+        advanceAvail(0, used);
+        for (int[] b : bufs) putUsed(0, b[0], b[1], 1);
+        return true;
     }
 
     private static void sleep(long ms) {

@@ -173,6 +173,55 @@ class VirtioUserDriverTest {
     }
 
     @Test
+    void framesBothWaysOverPackedRings(@TempDir Path dir) {
+        EthDev p = start(dir, FakeVhostBackend.OFFERED, ",packed_vq=1");
+        assertTrue(VirtioFeatures.has(backend.features(), VirtioFeatures.F_RING_PACKED));
+        assertFalse(VirtioFeatures.has(backend.features(), VirtioFeatures.F_IN_ORDER), "packed rings are never in order here");
+        txAndCheck(p, SIZES);
+        rxAndCheck(p, SIZES);
+    }
+
+    @Test
+    void packedRingsWrapWithoutMergeableBuffers(@TempDir Path dir) {
+        EthDev p = start(dir, FakeVhostBackend.OFFERED, ",packed_vq=1,queue_size=64,mrg_rxbuf=0");
+        int[] many = new int[500];
+        for (int i = 0; i < many.length; i++) many[i] = 60 + (i * 53) % 1900;
+        txAndCheck(p, many);
+        rxAndCheck(p, many);
+    }
+
+    @Test
+    void packedUsedIdsAndLengthsAreChecked(@TempDir Path dir) {
+        EthDev p = start(dir, FakeVhostBackend.OFFERED, ",packed_vq=1");
+        Mbuf[] b = {frame(pool, 1, 64)};
+        assertEquals(1, p.txBurst(0, b, 1));
+        backend.rawUsed(1, 300, 0, 1);
+        awaitFault(p);
+    }
+
+    @Test
+    void packedRxLengthBeyondTheBufferIsAFault(@TempDir Path dir) {
+        EthDev p = start(dir, FakeVhostBackend.OFFERED, ",packed_vq=1");
+        backend.rawUsed(0, 0, 1 << 30, 1);
+        awaitFault(p);
+    }
+
+    @Test
+    void packedRxNumBuffersBeyondTheRingIsAFault(@TempDir Path dir) {
+        EthDev p = start(dir, FakeVhostBackend.OFFERED, ",packed_vq=1");
+        backend.rawRxNumBuffers(0);
+        awaitFault(p);
+    }
+
+    @Test
+    void packedVqRefusedByABackEndWithoutIt(@TempDir Path dir) {
+        EthDev p = start0(dir, FakeVhostBackend.OFFERED & ~VirtioFeatures.bit(VirtioFeatures.F_RING_PACKED), ",packed_vq=1");
+        sleep(1500);
+        assertFalse(p.link().up());
+        assertFalse(backend.requests.contains("SET_MEM_TABLE"), "no memory shown to a back end refused");
+    }
+
+    @Test
     void manyFramesWrapTheRings(@TempDir Path dir) {
         EthDev p = start(dir, FakeVhostBackend.OFFERED, ",queue_size=64");
         int[] many = new int[700];
