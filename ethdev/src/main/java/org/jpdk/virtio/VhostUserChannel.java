@@ -91,7 +91,11 @@ public final class VhostUserChannel implements AutoCloseable {
         return have;
     }
 
-    /** Sends {@code m} (header and payload, its descriptors attached); throws VhostUserException if it cannot. */
+    /**
+     * Sends {@code m} (header and payload, its descriptors attached); throws VhostUserException if
+     * it cannot. The descriptors stay the caller's: they are taken off {@code m} once sent, so a
+     * later {@link #receive} into the same holder does not close them.
+     */
     public void send(VhostUserMessage m) {
         MemorySegment bytes = m.bytes();
         int[] fds = java.util.Arrays.copyOf(m.fds, m.fdCount);
@@ -112,6 +116,8 @@ public final class VhostUserChannel implements AutoCloseable {
             }
             waitFor(Libc.POLLOUT, 100);
         }
+        java.util.Arrays.fill(m.fds, -1);
+        m.fdCount = 0;
     }
 
     /**

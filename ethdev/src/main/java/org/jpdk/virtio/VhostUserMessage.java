@@ -119,6 +119,12 @@ public final class VhostUserMessage {
         return this;
     }
 
+    /** Sets the header's flags (e.g. adds {@link #NEED_REPLY} to a message being built). */
+    public VhostUserMessage flags(int flags) {
+        buf.set(JAVA_INT_UNALIGNED, 4, flags);
+        return this;
+    }
+
     /** Sets the payload size in the header. */
     public VhostUserMessage size(int size) {
         if (size < 0 || size > MAX_PAYLOAD) throw new IllegalArgumentException("payload of " + size + " bytes; at most " + MAX_PAYLOAD);
@@ -153,6 +159,7 @@ public final class VhostUserMessage {
         return payload.get(JAVA_LONG_UNALIGNED, 0);
     }
 
+    /** Sets a u64 payload (size 8). Pass a long: an int argument reads {@link #u64(int)} instead. */
     public VhostUserMessage u64(long v) {
         payload.set(JAVA_LONG_UNALIGNED, 0, v);
         return size(8);

@@ -64,8 +64,8 @@ class MemifDpdkInteropTest {
         return NetnsTestPmd.jpdk(null, eal, a.toArray(String[]::new));
     }
 
-    private static final String AUTO_STARTED = "Start automatic packet forwarding";
-    private static final String STOPPED = "Accumulated forward statistics";
+    static final String AUTO_STARTED = "Start automatic packet forwarding";
+    static final String STOPPED = "Accumulated forward statistics";
 
     private static final java.util.regex.Pattern PORT0_RX = java.util.regex.Pattern.compile("RX-packets:\\s+(\\d+)");
 
@@ -78,6 +78,11 @@ class MemifDpdkInteropTest {
     static String[] sendThenDrain(NetnsTestPmd tx, NetnsTestPmd rx, long millis) {
         tx.await(AUTO_STARTED, 40);
         rx.await(AUTO_STARTED, 40);
+        return drain(tx, rx, millis);
+    }
+
+    /** The rest of {@link #sendThenDrain} once both forward: runs {@code millis}, stops the sender, drains the receiver, quits both. */
+    static String[] drain(NetnsTestPmd tx, NetnsTestPmd rx, long millis) {
         sleep(millis);
         String txOut = tx.type("stop", STOPPED, 20);
         long last = -1, end = System.nanoTime() + 20_000_000_000L;
@@ -103,14 +108,14 @@ class MemifDpdkInteropTest {
     }
 
     /** Starts our server and waits until its socket file exists, so that DPDK's client (which connects only once) finds it. */
-    private static NetnsTestPmd oursListening(Path sock, NetnsTestPmd ours) {
+    static NetnsTestPmd oursListening(Path sock, NetnsTestPmd ours) {
         long end = System.nanoTime() + 40_000_000_000L;
         while (!java.nio.file.Files.exists(sock) && System.nanoTime() < end) sleep(20);
         assertTrue(java.nio.file.Files.exists(sock), "our server made no socket " + sock + ":\n" + ours.output());
         return ours;
     }
 
-    private static void sleep(long ms) {
+    static void sleep(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
