@@ -7,26 +7,27 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
- * {@code ./jpdk bench vhost}: a vhost-user back end, ours (net_vhost) or DPDK's (Debian's
- * dpdk-testpmd 22.11, its own net_vhost), against DPDK's virtio-user front end, 64-byte frames in
- * both directions: virtio-user txonly into the back end in rxonly mode, and the back end txonly into
- * virtio-user in rxonly mode. The figure is the receiver's median per-second Rx-pps over
- * {@value #ROUNDS} rounds in which the pairings take turns, after {@value #WARMUP_PERIODS} seconds
- * of warm-up in each run (cross-process rates on two shared CPUs are strongly bimodal, so one run
- * says little). It prints {@code BENCH vhost_<from>_<to>_mpps} for each pairing and the ratio of
- * ours to DPDK's own pairing. The pairings with jpdk's virtio-user front end are added by that
- * driver's work.
+ * {@code ./jpdk bench vhost}: a virtio-user front end and a vhost-user back end in two testpmds,
+ * ours and DPDK's (Debian's dpdk-testpmd 22.11: its net_virtio_user and net_vhost), in every
+ * pairing this build has, one run of each per round and {@value #ROUNDS} rounds in which they take
+ * turns: the front end's txonly into the back end's rxonly ({@code v2h}), and the back end's txonly
+ * into the front end's rxonly ({@code h2v}), 64-byte frames. The figure is the receiver's median
+ * per-second Rx-pps after {@value #WARMUP_PERIODS} seconds of warm-up. jpdk's back end (net_vhost)
+ * takes part when the build has it; DPDK's own pairing (its virtio-user to its vhost) is the
+ * baseline every other is divided by.
  *
- * <p>Same settings on both sides: one queue pair, rings of 256 (virtio-user's default), burst 32,
- * 8192 mbufs, a socket file in a temporary directory; the back end listens and starts first. Each
- * side's memory: jpdk's EAL default (hugepages), DPDK's vhost {@code --in-memory -m 128},
- * virtio-user {@code --in-memory --single-file-segments -m 128} (its memory must be in files to
- * be handed over). The sender forwards on CPU 0 ({@code -l 0,1 --main-lcore 1}), the receiver on
- * CPU 1 ({@code -l 0,1}).
+ * <p>Same settings on both sides: one queue pair, 256-descriptor split rings, mergeable rx
+ * buffers, burst 32, 8192 mbufs, hugepages (DPDK {@code --in-memory --single-file-segments -m 128},
+ * so that its virtio-user's memory is a few files it can hand over; jpdk's EAL default). The back
+ * end listens on a socket file in a temporary directory and starts first (DPDK's virtio-user
+ * connects once, at start). Cores: the sender forwards on CPU 0 ({@code -l 0,1 --main-lcore 1}),
+ * the receiver on CPU 1 ({@code -l 0,1}). Cross-process rates on a machine of two CPUs shared with
+ * other jobs are bimodal: read the medians, and the per-run lines.
  */
 public final class VhostBench {
     static final int SECONDS = 8;
@@ -34,15 +35,19 @@ public final class VhostBench {
     static final int WARMUP_PERIODS = 3;
     private static final String FORWARDING = "forwards packets on";
     private static final Pattern RX = Pattern.compile("^\\s*Rx-pps:\\s+(\\d+)", Pattern.MULTILINE);
-    private static final Pattern TX = Pattern.compile("^\\s*Tx-pps:\\s+(\\d+)", Pattern.MULTILINE);
     private static final List<String> SENDER_LCORES = List.of("-l", "0,1", "--main-lcore", "1");
     private static final List<String> RECEIVER_LCORES = List.of("-l", "0,1");
 
     private VhostBench() {
     }
 
-    /** One pairing: whose vhost back end, and whether it sends (txonly to virtio-user) or receives. */
-    record Pair(String name, boolean jpdkBackEnd, boolean backEndSends) {
+    enum Side { JPDK, DPDK }
+
+    /** One pairing: who runs the front end (virtio-user), who the back end (vhost), and which way frames go. */
+    record Pair(Side virtio, Side vhost, boolean toVhost) {
+        String name() {
+            return (toVhost ? "v2h_" : "h2v_") + side(virtio) + "_" + side(vhost);
+        }
     }
 
     /** The {@code ./jpdk bench vhost} entry ({@link Benchmark}). */
@@ -54,13 +59,19 @@ public final class VhostBench {
 
         @Override
         public String summary() {
-            return "net_vhost against DPDK's virtio-user, both directions, jpdk's back end beside DPDK's";
+            return "virtio-user to vhost-user and back, every pairing of jpdk and dpdk-testpmd, 64-byte frames";
         }
 
         @Override
         public void main(String[] args) throws Exception {
             VhostBench.main(args);
         }
+    }
+
+    /** Whether this build has a driver named {@code name} (jpdk's net_vhost may not be there yet). */
+    static boolean hasDriver(String name) {
+        for (org.jpdk.ethdev.EthDriver d : ServiceLoader.load(org.jpdk.ethdev.EthDriver.class)) if (d.name().equals(name)) return true;
+        return false;
     }
 
     public static void main(String[] args) throws Exception {
@@ -70,11 +81,20 @@ public final class VhostBench {
         }
         Path dpdk = Bench.findProgram("dpdk-testpmd");
         if (dpdk == null) {
-            System.out.println("# dpdk-testpmd not found (apt-get install dpdk-dev): its virtio-user is the front end here; nothing to measure");
+            System.out.println("# dpdk-testpmd not found (apt-get install dpdk-dev): no back end to measure against");
             return;
         }
-        List<Pair> pairs = List.of(new Pair("virtio_dpdk_to_vhost_jpdk", true, false), new Pair("virtio_dpdk_to_vhost_dpdk", false, false),
-                new Pair("vhost_jpdk_to_virtio_dpdk", true, true), new Pair("vhost_dpdk_to_virtio_dpdk", false, true));
+        boolean ourVhost = hasDriver("net_vhost");
+        if (!ourVhost) System.out.println("# this build has no net_vhost: only pairings with DPDK's vhost run");
+        List<Pair> pairs = new ArrayList<>();
+        for (boolean toVhost : new boolean[]{true, false}) {
+            for (Side virtio : Side.values()) {
+                for (Side vhost : Side.values()) {
+                    if (vhost == Side.JPDK && !ourVhost) continue;
+                    pairs.add(new Pair(virtio, vhost, toVhost));
+                }
+            }
+        }
         Path dir = Files.createTempDirectory("jpdkbench-vhost");
         Thread cleanup = new Thread(() -> teardown(dir), "vhost-bench-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
@@ -82,7 +102,7 @@ public final class VhostBench {
         try {
             int run = 0;
             for (int round = 0; round < ROUNDS; round++) {
-                for (Pair p : pairs) rates.computeIfAbsent(p.name, k -> new ArrayList<>()).addAll(run(p, dir, dpdk, ++run));
+                for (Pair p : pairs) rates.computeIfAbsent(p.name(), k -> new ArrayList<>()).addAll(run(p, dir, dpdk, ++run));
             }
         } finally {
             teardown(dir);
@@ -91,61 +111,71 @@ public final class VhostBench {
         Map<String, Double> med = new LinkedHashMap<>();
         for (var e : rates.entrySet()) {
             med.put(e.getKey(), AfPacketBench.median(e.getValue()));
-            Bench.line(e.getKey() + "_mpps", med.get(e.getKey()), "Mpps");
+            Bench.line("vhost_" + e.getKey() + "_mpps", med.get(e.getKey()), "Mpps");
         }
-        Bench.ratio("virtio_dpdk_to_vhost_jpdk_vs_dpdk", med.getOrDefault("virtio_dpdk_to_vhost_jpdk", Double.NaN),
-                med.getOrDefault("virtio_dpdk_to_vhost_dpdk", Double.NaN));
-        Bench.ratio("vhost_jpdk_to_virtio_dpdk_vs_dpdk", med.getOrDefault("vhost_jpdk_to_virtio_dpdk", Double.NaN),
-                med.getOrDefault("vhost_dpdk_to_virtio_dpdk", Double.NaN));
+        for (Pair p : pairs) {
+            if (p.virtio == Side.DPDK && p.vhost == Side.DPDK) continue;
+            String base = (p.toVhost ? "v2h_" : "h2v_") + "dpdk_dpdk";
+            Bench.ratio("vhost_" + p.name() + "_vs_" + base, med.getOrDefault(p.name(), Double.NaN), med.getOrDefault(base, Double.NaN));
+        }
     }
 
-    /** One run of a pairing; the receiver's steady per-second rates in Mpps (none if a side failed). */
+    /** One run of a pairing: the receiver's steady per-second rates in Mpps (none if a side failed). */
     static List<Double> run(Pair p, Path dir, Path dpdk, int n) throws InterruptedException {
         Path sock = dir.resolve("vhost" + n + ".sock");
-        String what = p.name + ": " + (p.backEndSends ? "back end txonly -> virtio-user rxonly" : "virtio-user txonly -> back end rxonly");
-        AfPacketBench.Peer backEnd = AfPacketBench.Peer.start(backEnd(p, sock, dpdk, "b" + n), (p.jpdkBackEnd ? "jpdk" : "dpdk") + " vhost");
-        AfPacketBench.Peer frontEnd = null;
+        String what = p.name() + ": " + side(p.virtio) + " virtio-user " + (p.toVhost ? "txonly -> " : "rxonly <- ")
+                + side(p.vhost) + " vhost " + (p.toVhost ? "rxonly" : "txonly");
+        boolean vhostSends = !p.toVhost;
+        AfPacketBench.Peer back = AfPacketBench.Peer.start(command(p.vhost, "net_vhost0,iface=" + sock + ",queues=1",
+                vhostSends ? SENDER_LCORES : RECEIVER_LCORES, vhostSends ? "txonly" : "rxonly", dpdk, "h" + n), side(p.vhost) + " vhost");
+        AfPacketBench.Peer front = null;
         try {
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (!Files.exists(sock) && System.nanoTime() < end) Thread.sleep(20);
-            if (!Files.exists(sock)) return failed(what, backEnd);
-            frontEnd = AfPacketBench.Peer.start(frontEnd(p, sock, dpdk, "f" + n), "dpdk virtio-user");
-            if (!backEnd.await(FORWARDING, 30)) return failed(what, backEnd);
-            if (!frontEnd.await(FORWARDING, 30)) return failed(what, frontEnd);
+            if (!Files.exists(sock)) return failed(what, back);
+            front = AfPacketBench.Peer.start(command(p.virtio, "net_virtio_user0,path=" + sock + ",queues=1",
+                    vhostSends ? RECEIVER_LCORES : SENDER_LCORES, vhostSends ? "rxonly" : "txonly", dpdk, "v" + n), side(p.virtio) + " virtio-user");
+            AfPacketBench.Peer sender = vhostSends ? back : front, receiver = vhostSends ? front : back;
+            if (!receiver.await(FORWARDING, 30)) return failed(what, receiver);
+            if (!sender.await(FORWARDING, 30)) return failed(what, sender);
             Thread.sleep(TimeUnit.SECONDS.toMillis(SECONDS));
-            AfPacketBench.Peer sender = p.backEndSends ? backEnd : frontEnd, receiver = p.backEndSends ? frontEnd : backEnd;
             String txOut = sender.interruptAndWait(20);
             Thread.sleep(1500);
             String rxOut = receiver.interruptAndWait(20);
             if (rxOut == null) rxOut = receiver.output();
-            if (txOut == null) txOut = sender.output();
             List<Double> rx = AfPacketBench.steady(rxOut, RX, WARMUP_PERIODS);
             if (rx.isEmpty()) return failed(what, receiver);
-            System.out.printf("# %s: sender %.3f Mpps, receiver %.3f Mpps (median per second after %d s warm-up)%n",
-                    what, AfPacketBench.median(AfPacketBench.steady(txOut, TX, WARMUP_PERIODS)), AfPacketBench.median(rx), WARMUP_PERIODS);
+            System.out.printf("# %s: receiver %.3f Mpps (median per second after %d s warm-up)%s%n", what, AfPacketBench.median(rx),
+                    WARMUP_PERIODS, txOut == null ? "; the sender did not end cleanly" : "");
             return rx;
         } finally {
-            if (frontEnd != null) frontEnd.close();
-            backEnd.close();
+            if (front != null) front.close();
+            back.close();
             try {
                 Files.deleteIfExists(sock);
             } catch (IOException e) {
                 // the directory goes at the end
             }
-            Bench.removeDpdkRuntimeDir(prefix("b" + n));
-            Bench.removeDpdkRuntimeDir(prefix("f" + n));
+            Bench.removeDpdkRuntimeDir(prefix("h" + n));
+            Bench.removeDpdkRuntimeDir(prefix("v" + n));
         }
     }
 
-    private static List<String> app(String mode) {
-        return List.of("--forward-mode=" + mode, "--stats-period=1", "--burst=32", "--txpkts=64", "--total-num-mbufs=8192");
+    private static String side(Side s) {
+        return s == Side.JPDK ? "jpdk" : "dpdk";
     }
 
-    static List<String> backEnd(Pair p, Path sock, Path dpdk, String run) {
-        List<String> lcores = p.backEndSends ? SENDER_LCORES : RECEIVER_LCORES;
-        String vdev = "net_vhost0,iface=" + sock;
+    private static List<Double> failed(String what, AfPacketBench.Peer p) {
+        System.out.println("# " + what + ": " + p.who + " failed; its output ends with:");
+        String[] l = p.output().split("\n");
+        for (int i = Math.max(0, l.length - 8); i < l.length; i++) System.out.println("#   " + l[i]);
+        return List.of();
+    }
+
+    static List<String> command(Side side, String vdev, List<String> lcores, String mode, Path dpdk, String run) {
+        List<String> app = List.of("--forward-mode=" + mode, "--stats-period=1", "--burst=32", "--txpkts=64", "--total-num-mbufs=8192");
         List<String> cmd = new ArrayList<>();
-        if (p.jpdkBackEnd) {
+        if (side == Side.JPDK) {
             String java = ProcessHandle.current().info().command().orElse("java");
             String jar;
             try {
@@ -160,30 +190,15 @@ public final class VhostBench {
         } else {
             cmd.addAll(List.of("stdbuf", "-oL", dpdk.toString()));
             cmd.addAll(lcores);
-            cmd.addAll(List.of("--no-pci", "--in-memory", "-m", "128", "--file-prefix=" + prefix(run), "--vdev=" + vdev, "--"));
+            cmd.addAll(List.of("--no-pci", "--in-memory", "--single-file-segments", "-m", "128", "--file-prefix=" + prefix(run),
+                    "--vdev=" + vdev, "--"));
         }
-        cmd.addAll(app(p.backEndSends ? "txonly" : "rxonly"));
-        return cmd;
-    }
-
-    static List<String> frontEnd(Pair p, Path sock, Path dpdk, String run) {
-        List<String> cmd = new ArrayList<>(List.of("stdbuf", "-oL", dpdk.toString()));
-        cmd.addAll(p.backEndSends ? RECEIVER_LCORES : SENDER_LCORES);
-        cmd.addAll(List.of("--no-pci", "--in-memory", "--single-file-segments", "-m", "128", "--file-prefix=" + prefix(run),
-                "--vdev=net_virtio_user0,path=" + sock + ",queues=1", "--"));
-        cmd.addAll(app(p.backEndSends ? "rxonly" : "txonly"));
+        cmd.addAll(app);
         return cmd;
     }
 
     private static String prefix(String run) {
         return "jpdkbench" + ProcessHandle.current().pid() + "v" + run;
-    }
-
-    private static List<Double> failed(String what, AfPacketBench.Peer p) {
-        System.out.println("# " + what + ": " + p.who + " failed; its output ends with:");
-        String[] l = p.output().split("\n");
-        for (int i = Math.max(0, l.length - 8); i < l.length; i++) System.out.println("#   " + l[i]);
-        return List.of();
     }
 
     /** Kills the testpmds still running and removes the sockets' directory. */

@@ -1,0 +1,196 @@
+package org.jpdk.drivers.net.virtio;
+
+import org.jpdk.mbuf.Mbuf;
+import org.jpdk.virtio.SplitRing;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A split virtqueue (virtio 1.2, 2.7) on the driver's side: the three areas ({@link SplitRing})
+ * and a free list of descriptors kept in {@link #next}, never read back from the shared table.
+ * An id is the chain's head descriptor. With IN_ORDER the device returns chains in the order they
+ * were made available and may write one used entry for a batch, so tx completions are counted by
+ * the used index and taken from {@link #order}; without it each used entry names its head.
+ * <pre>
+ *   offset 0                  descriptor table, 16 x size
+ *   16 x size                 available ring, 6 + 2 x size
+ *   align(.., 4096)           used ring, 6 + 8 x size
+ *   align(.., 64)             tx only: header slots, 12 x size
+ * </pre>
+ * Ordering: descriptors and available entries are plain stores, then the available index a
+ * release store ({@link #publish}, R1 of {@link SplitRing}); the device's used index is read with
+ * acquire before the entries it covers. Whether to kick reads the used flags after a full fence
+ * (the StoreLoad the spec asks between publishing and reading VRING_USED_F_NO_NOTIFY).
+ */
+final class SplitVring extends Vring {
+    final SplitRing ring;
+    private final int mask;
+    private final short[] next, order;
+    private int orderHead, orderTail, freeHead;
+    /** Shadow of the available index (free-running u16) and the next used index to read. */
+    private int availIdx, lastUsed;
+
+    static long bytes(int size, boolean headers) {
+        return headersOffset(size) + (headers ? (long) size * VirtioUserDevice.NET_HDR_SIZE : 0);
+    }
+
+    private static long usedOffset(int size) {
+        return align(SplitRing.descBytes(size) + SplitRing.availBytes(size), 4096);
+    }
+
+    private static long headersOffset(int size) {
+        return align(usedOffset(size) + SplitRing.usedBytes(size), 64);
+    }
+
+    static SplitVring in(MemorySegment mem, int size, int kickFd, boolean hasHeaders, boolean inOrder, VhostBackend.MemRegion[] regions) {
+        mem.fill((byte) 0);
+        long d = SplitRing.descBytes(size);
+        SplitRing ring = new SplitRing(size, mem.asSlice(0, d), mem.asSlice(d, SplitRing.availBytes(size)),
+                mem.asSlice(usedOffset(size), SplitRing.usedBytes(size)));
+        MemorySegment headers = hasHeaders ? mem.asSlice(headersOffset(size), (long) size * VirtioUserDevice.NET_HDR_SIZE) : null;
+        return new SplitVring(ring, kickFd, inOrder, regions, headers);
+    }
+
+    private SplitVring(SplitRing ring, int kickFd, boolean inOrder, VhostBackend.MemRegion[] regions, MemorySegment headers) {
+        super(ring.size, kickFd, inOrder, regions, headers, ring.desc.address(), ring.avail.address(), ring.used.address());
+        this.ring = ring;
+        this.mask = ring.mask;
+        next = new short[size];
+        order = new short[size];
+        for (int i = 0; i < size; i++) next[i] = (short) (i + 1);
+    }
+
+    @Override
+    int base() {
+        return 0;
+    }
+
+    @Override
+    void noInterrupts() {
+        ring.availFlags(SplitRing.AVAIL_F_NO_INTERRUPT);
+    }
+
+    private int takeDesc() {
+        int d = freeHead;
+        freeHead = next[d] & 0xffff;
+        numFree--;
+        return d;
+    }
+
+    private void freeChain(int head, int len) {
+        int last = head;
+        for (int k = 1; k < len; k++) last = next[last] & 0xffff;
+        next[last] = (short) freeHead;
+        freeHead = head;
+        numFree += len;
+    }
+
+    private void putAvail(int head) {
+        ring.availRing(availIdx, head);
+        availIdx = (availIdx + 1) & 0xffff;
+    }
+
+    @Override
+    void addTx(Mbuf m, boolean pushed, int segs) {
+        int head = takeDesc(), cur = head;
+        long addr = firstAddr(m, pushed, head);
+        int len = firstLen(m, pushed);
+        for (Mbuf seg = pushed ? m.next() : m; seg != null; seg = seg.next()) {
+            int d = takeDesc();
+            ring.desc(cur, addr, len, SplitRing.DESC_F_NEXT, d);
+            next[cur] = (short) d;
+            cur = d;
+            addr = seg.buffer().address() + seg.dataOff();
+            len = seg.dataLen();
+        }
+        ring.desc(cur, addr, len, 0, 0);
+        chainLen[head] = (short) segs;
+        mbufs[head] = m;
+        inFlight++;
+        if (inOrder) order[orderTail++ & mask] = (short) head;
+        putAvail(head);
+    }
+
+    @Override
+    int nextUsedTx() {
+        int pending = (ring.usedIdx() - lastUsed) & 0xffff;
+        if (pending == 0) return NONE;
+        if (pending > inFlight) {
+            why = "the used index moved " + pending + " entries with " + inFlight + " frames in flight";
+            return FAULT;
+        }
+        int head;
+        if (inOrder) {
+            head = order[orderHead++ & mask] & 0xffff;
+        } else {
+            long id = usedId(lastUsed);
+            if (id >= size || mbufs[(int) id] == null) {
+                why = "used entry " + lastUsed + " names descriptor " + id + ", no frame in flight";
+                return FAULT;
+            }
+            head = (int) id;
+        }
+        freeChain(head, chainLen[head]);
+        inFlight--;
+        lastUsed = (lastUsed + 1) & 0xffff;
+        return head;
+    }
+
+    @Override
+    void addRx(Mbuf m, long addr, int len) {
+        int d = takeDesc();
+        ring.desc(d, addr, len, SplitRing.DESC_F_WRITE, 0);
+        chainLen[d] = 1;
+        mbufs[d] = m;
+        inFlight++;
+        putAvail(d);
+    }
+
+    @Override
+    int usedRx(int max) {
+        int pending = (ring.usedIdx() - lastUsed) & 0xffff;
+        if (pending > inFlight) {
+            why = "the used index moved " + pending + " entries with " + inFlight + " buffers posted";
+            return FAULT;
+        }
+        return Math.min(pending, max);
+    }
+
+    @Override
+    long usedRxId(int k) {
+        return usedId(lastUsed + k);
+    }
+
+    @Override
+    long usedRxLen(int k) {
+        return ring.usedElemLen(lastUsed + k) & 0xffffffffL;
+    }
+
+    @Override
+    void consumeRx(int n) {
+        lastUsed = (lastUsed + n) & 0xffff;
+    }
+
+    @Override
+    void freeRx(int id) {
+        mbufs[id] = null;
+        freeChain(id, 1);
+        inFlight--;
+    }
+
+    private long usedId(int idx) {
+        return ring.usedElemId(idx) & 0xffffffffL;
+    }
+
+    @Override
+    void publish() {
+        ring.availIdx(availIdx);
+    }
+
+    @Override
+    boolean wantsKick() {
+        VarHandle.fullFence();
+        return (ring.usedFlags() & SplitRing.USED_F_NO_NOTIFY) == 0;
+    }
+}
