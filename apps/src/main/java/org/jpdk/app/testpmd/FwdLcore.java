@@ -13,10 +13,13 @@ import java.lang.management.ThreadMXBean;
  * one {@code engine.forward(stream)} per stream, then one volatile read of {@link #stopped} per
  * pass. With an idle strategy other than busy ({@code --rx-idle}, jpdk's), each pass also tells the
  * strategy how many packets the streams received and sent, and it backs off or sleeps on the rx
- * interrupts when that was none. It allocates nothing; it reads the clock once per pass (never per
- * packet) to charge the pass to the lcore's {@link LcoreUsage}, busy when the streams moved packets
- * (telemetry's {@code /eal/lcore/usage}). The thread's CPU time and the wall time of the whole run
- * are taken once before and once after it, for the stop summary. The control thread sets {@code stopped} and waits for the lcore to return.
+ * interrupts when that was none. It allocates nothing. Each pass is told to the lcore's
+ * {@link LcoreUsage} (telemetry's {@code /eal/lcore/usage}), busy when the streams moved packets:
+ * a busy-polling loop reads no clock of its own, so the usage reads one every
+ * {@value LcoreUsage#SAMPLE} passes ({@link LcoreUsage#pass}); a loop with an idle strategy may
+ * sleep in a pass and reads the clock each pass ({@link LcoreUsage#record}), which costs nothing
+ * beside a sleep. The thread's CPU time and the wall time of the whole run are taken once before
+ * and once after it, for the stop summary. The control thread sets {@code stopped} and waits for the lcore to return.
  */
 final class FwdLcore {
     private static final ThreadMXBean MX = ManagementFactory.getThreadMXBean();
@@ -52,9 +55,10 @@ final class FwdLcore {
             do {
                 for (FwdStream fs : s) e.forward(fs);
                 long now = packets(s);
-                u.record(System.nanoTime(), now != last);
+                u.pass(now != last);
                 last = now;
             } while (!stopped);
+            u.flush(System.nanoTime());
         } else {
             do {
                 for (FwdStream fs : s) e.forward(fs);
