@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  * table, checksums, packet type parsing), then DPDK's {@code cksum_perf_autotest} in the same
  * run for rte_raw_cksum over 20 and 1500 bytes. DPDK reports TSC cycles per block; they become
  * ns with the clock rate in /proc/cpuinfo (the TSC runs at the nominal rate on current x86).
- * DPDK has no software Toeplitz or ptype benchmark that runs here (thash_perf_autotest needs
+ * MacSwapPerf splits the cost of testpmd's macswap (see docs/benchmarks.md). DPDK has no software Toeplitz or ptype benchmark that runs here (thash_perf_autotest needs
  * GFNI), so those figures stand beside our own reference (bit-serial) only.
  */
 public final class NetBench {
@@ -54,6 +54,12 @@ public final class NetBench {
         Bench.line("cksum_udp4_frame1500_jpdk", ours.getOrDefault("ChecksumPerf.udp4Frame1500", Double.NaN), "ns/op");
         Bench.line("ptype_udp4_jpdk", ours.getOrDefault("PtypePerf.udp4", Double.NaN), "ns/op");
         Bench.line("ptype_vxlan_tcp4_jpdk", ours.getOrDefault("PtypePerf.vxlan", Double.NaN), "ns/op");
+        // The MAC swap's own cost per packet, over a burst's rx/tx bookkeeping (MacSwapPerf); the
+        // peer's is dpdk_testpmd_macswap_minus_io_ns_per_pkt of ./jpdk bench fwd (about 1 ns).
+        double burst = ours.getOrDefault("MacSwapPerf.burstOnly", Double.NaN);
+        Bench.line("macswap_swap_ns_per_pkt_jpdk", ours.getOrDefault("MacSwapPerf.swapMacs", Double.NaN) - burst, "ns");
+        side("macswap_swap_segment_scope", "arena", ours.getOrDefault("MacSwapPerf.swapSegment", Double.NaN) - burst,
+                "global", ours.getOrDefault("MacSwapPerf.swapGlobal", Double.NaN) - burst);
     }
 
     /** Prints {@code <name>_<a>} and {@code <name>_<b>} in ns/op and the ratio a/b; a missing figure (null) prints as NaN. */
