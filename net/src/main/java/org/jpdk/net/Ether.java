@@ -100,8 +100,9 @@ public final class Ether {
     public static void setAddrs(Mbuf m, long dst, long src) {
         dst &= MASK48;
         src &= MASK48;
-        m.writeLong(0, dst << 16 | src >>> 32);
-        m.writeInt(8, (int) src);
+        MemorySegment h = m.data(0, 2 * ADDR_LEN); // one check, as in swapMacs
+        h.set(BE_LONG, 0, dst << 16 | src >>> 32);
+        h.set(BE_INT, 8, (int) src);
     }
 
     /** The outer ether type (may be {@link #TYPE_VLAN} or {@link #TYPE_QINQ}). */
