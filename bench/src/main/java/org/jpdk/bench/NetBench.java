@@ -54,10 +54,20 @@ public final class NetBench {
         Bench.line("cksum_udp4_frame1500_jpdk", ours.getOrDefault("ChecksumPerf.udp4Frame1500", Double.NaN), "ns/op");
         Bench.line("ptype_udp4_jpdk", ours.getOrDefault("PtypePerf.udp4", Double.NaN), "ns/op");
         Bench.line("ptype_vxlan_tcp4_jpdk", ours.getOrDefault("PtypePerf.vxlan", Double.NaN), "ns/op");
-        // The MAC swap's own cost per packet, over a burst's rx/tx bookkeeping (MacSwapPerf); the
-        // peer's is dpdk_testpmd_macswap_minus_io_ns_per_pkt of ./jpdk bench fwd (about 1 ns).
+        // The MAC swap's own cost per packet, over a burst's rx/tx bookkeeping (MacSwapPerf). DPDK
+        // has no such microbenchmark; its figure is what macswap adds to io per packet in
+        // dpdk-testpmd over net_null, one forwarding lcore, hugepages (as ./jpdk bench fwd).
         double burst = ours.getOrDefault("MacSwapPerf.burstOnly", Double.NaN);
-        Bench.line("macswap_swap_ns_per_pkt_jpdk", ours.getOrDefault("MacSwapPerf.swapMacs", Double.NaN) - burst, "ns");
+        if (ours.containsKey("MacSwapPerf.swapMacs")) {
+            Path testpmd = Bench.findProgram("dpdk-testpmd");
+            double dpdkSwap = Double.NaN;
+            if (testpmd != null) {
+                double io = FwdBench.mpps(FwdBench.runDpdk(testpmd, "io", true), "io");
+                double mac = FwdBench.mpps(FwdBench.runDpdk(testpmd, "macswap", true), "macswap");
+                dpdkSwap = 1e3 / mac - 1e3 / io;
+            }
+            side("macswap_swap_ns_per_pkt", "jpdk", ours.get("MacSwapPerf.swapMacs") - burst, "dpdk", dpdkSwap);
+        }
         side("macswap_swap_segment_scope", "arena", ours.getOrDefault("MacSwapPerf.swapSegment", Double.NaN) - burst,
                 "global", ours.getOrDefault("MacSwapPerf.swapGlobal", Double.NaN) - burst);
     }
