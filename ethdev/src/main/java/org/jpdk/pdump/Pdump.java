@@ -41,14 +41,6 @@ public final class Pdump {
     public static synchronized void enable(int portId, int ifId, int snaplen, String socketPath, String filter) {
         if (snaplen < 1 || snaplen > MAX_SNAPLEN) throw new IllegalArgumentException("snaplen " + snaplen + ": allowed 1.." + MAX_SNAPLEN);
         if (ifId < 0) throw new IllegalArgumentException("interface id " + ifId + ": must not be negative");
-        EthDev port;
-        try {
-            port = EthDev.get(portId);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("port " + portId + ": no such port");
-        }
-        if (RUNNING.containsKey(portId)) throw new IllegalStateException("port " + portId + " (" + port.name() + ") is already being captured");
-        if (socketPath == null || !socketPath.startsWith("/")) throw new IllegalArgumentException("socket '" + socketPath + "': not an absolute path");
         BpfProgram prog = null;
         String text = filter == null ? "" : filter.strip();
         if (!text.isEmpty()) {
@@ -58,6 +50,15 @@ public final class Pdump {
                 throw new IllegalArgumentException(e.getMessage().lines().findFirst().orElse("bad filter"));
             }
         }
+        EthDev port;
+        try {
+            port = EthDev.get(portId);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("port " + portId + ": no such port");
+        }
+        if (RUNNING.containsKey(portId)) throw new IllegalStateException("port " + portId + " (" + port.name() + ") is already being captured");
+        if (port.nbRxQueues() + port.nbTxQueues() == 0) throw new IllegalStateException("port " + portId + " (" + port.name() + ") has no queues configured");
+        if (socketPath == null || !socketPath.startsWith("/")) throw new IllegalArgumentException("socket '" + socketPath + "': not an absolute path");
         UnixSocket s;
         try {
             s = UnixSocket.connect(socketPath, false);
