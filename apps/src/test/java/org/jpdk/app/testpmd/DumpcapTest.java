@@ -113,18 +113,20 @@ class DumpcapTest {
                 "--vdev", "net_pcap0,rx_pcap=" + in, "--vdev", "net_pcap1,tx_pcap=" + out,
                 "--vdev", "net_pcap2,rx_pcap=" + loop + ",infinite_rx=1", "--vdev", "net_null3"), "-i", "--forward-mode=io")) {
             tp.await("testpmd> ", 60);
+            Result list = dumpcap(new AtomicBoolean(), "--file-prefix", prefix, "-D");
+            assertEquals("0. net_pcap0\n1. net_pcap1\n2. net_pcap2\n3. net_null3\n", list.out(), list.err());
             Path cap = dir.resolve("cap.pcapng");
             AtomicBoolean stop = new AtomicBoolean();
             Result[] r = new Result[1];
             Thread t = Thread.ofPlatform().start(() -> r[0] = dumpcap(stop, "--file-prefix", prefix, "-i", "net_pcap0", "-i", "1",
                     "-w", cap.toString()));
-            await("both captures run", 20, () -> List.of(0L, 1L).equals(telemetry(prefix, "/pdump/list")));
+            await("both captures run", 60, () -> List.of(0L, 1L).equals(telemetry(prefix, "/pdump/list")));
             Result busy = dumpcap(new AtomicBoolean(), "--file-prefix", prefix, "-i", "0", "-w", dir.resolve("busy.pcapng").toString());
             assertEquals(1, busy.rc());
             assertTrue(busy.err().contains("interface 'net_pcap0': port 0 (net_pcap0) is already being captured"), busy.err());
 
             tp.type("start", "packet forwarding - ports=", 20);
-            await("port 1 sent all " + N, 30, () -> telemetry(prefix, "/ethdev/stats,1") instanceof Map<?, ?> m
+            await("port 1 sent all " + N, 60, () -> telemetry(prefix, "/ethdev/stats,1") instanceof Map<?, ?> m
                     && m.get("opackets") instanceof Number n && n.longValue() >= N);
             Thread.sleep(200);
             stop.set(true);
@@ -167,12 +169,12 @@ class DumpcapTest {
                     "org.jpdk.app.Launcher", "dumpcap", "--file-prefix", prefix, "-i", "2", "-w", dir.resolve("killed.pcapng").toString())
                     .redirectErrorStream(true).redirectOutput(dir.resolve("killed.log").toFile()).start();
             try {
-                await("the killed client's capture started", 30, () -> List.of(2L).equals(telemetry(prefix, "/pdump/list")));
+                await("the killed client's capture started", 60, () -> List.of(2L).equals(telemetry(prefix, "/pdump/list")));
             } finally {
                 killed.destroyForcibly();
                 killed.waitFor(10, TimeUnit.SECONDS);
             }
-            await("the app dropped the capture of a SIGKILLed client", 10, () -> List.of().equals(telemetry(prefix, "/pdump/list")));
+            await("the app dropped the capture of a SIGKILLed client", 20, () -> List.of().equals(telemetry(prefix, "/pdump/list")));
             assertTrue(Files.size(dir.resolve("killed.pcapng")) > 0);
             tp.type("stop", MemifDpdkInteropTest.STOPPED, 20);
             tp.quit(20);
