@@ -307,6 +307,7 @@ public final class Dumpcap {
                         if (r <= 0) {
                             f.done = true; // the app closed it: the end of this capture
                             if (r < 0) failure = "interface '" + f.name + "': recv: " + Errno.name((int) -r);
+                            else if (!f.gotStats) failure = "the app ended the capture of '" + f.name + "' without its statistics (did it exit?)";
                         } else if (r > buf.byteSize()) {
                             bad(f, "a message of " + r + " bytes, larger than " + buf.byteSize());
                         } else {
