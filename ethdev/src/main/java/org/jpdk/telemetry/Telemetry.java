@@ -34,6 +34,7 @@ public final class Telemetry {
         EalTelemetry.register();
         EthDevTelemetry.register();
         PoolTelemetry.register();
+        PdumpTelemetry.register();
     }
 
     private Telemetry() {
