@@ -20,6 +20,11 @@ final class MemifChannel {
     enum Phase {
         /** server: HELLO sent, waiting for INIT */
         AWAIT_INIT,
+        /**
+         * server: INIT named an interface of this socket whose port has not started yet; held (the
+         * INIT kept in {@code parkedInit}) until it starts, since DPDK's client connects only once
+         */
+        AWAIT_START,
         /** server: INIT accepted, taking ADD_REGION, ADD_RING until CONNECT */
         AWAIT_CONNECT,
         /** client: connected, waiting for HELLO */
@@ -54,6 +59,8 @@ final class MemifChannel {
     Phase phase;
     /** When the handshake must be done by (System.nanoTime), or 0 once connected. */
     long deadline;
+    /** The INIT of a connection held in AWAIT_START, replayed when its port starts. */
+    MemorySegment parkedInit;
     final List<Region> regions = new ArrayList<>();
     final List<Ring> c2s = new ArrayList<>(), s2c = new ArrayList<>();
     final ArrayDeque<Outgoing> outbox = new ArrayDeque<>();

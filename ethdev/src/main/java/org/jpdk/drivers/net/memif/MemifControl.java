@@ -35,6 +35,8 @@ import java.util.Set;
 final class MemifControl implements Runnable {
     static final Log.Type LOG = Log.register("pmd.net.memif", "MEMIF");
     static final long HANDSHAKE_NANOS = 5_000_000_000L, RECONNECT_NANOS = 1_000_000_000L;
+    /** How long a client that came before its server port started is held (AWAIT_START). */
+    static final long START_WAIT_NANOS = 60_000_000_000L;
     /** The highest region index a server takes (as DPDK: 256 regions). */
     static final int MAX_REGIONS = 256;
     private static final long WAKE_TAG = 0;
@@ -200,6 +202,19 @@ final class MemifControl implements Runnable {
     private void timers() {
         long now = System.nanoTime();
         for (Object o : new ArrayList<>(byTag.values())) {
+            if (o instanceof MemifChannel ch && ch.phase == MemifChannel.Phase.AWAIT_START && !ch.closed) {
+                MemifDevice d = ch.owner.server(MemifMessage.u32(ch.parkedInit, MemifMessage.INIT_ID));
+                if (d == null) {
+                    fail(ch, "ID not found");
+                } else if (d.started) {
+                    ch.phase = MemifChannel.Phase.AWAIT_INIT;
+                    ch.deadline = now + HANDSHAKE_NANOS;
+                    int left = handleServer(ch, MemifMessage.INIT, ch.parkedInit, -1);
+                    if (left >= 0) Libc.close(left);
+                }
+            }
+        }
+        for (Object o : new ArrayList<>(byTag.values())) {
             if (o instanceof MemifChannel ch && ch.deadline != 0 && now - ch.deadline > 0) {
                 fail(ch, "Handshake timed out in phase " + ch.phase);
             }
@@ -296,7 +311,18 @@ final class MemifControl implements Runnable {
                 }
                 long id = MemifMessage.u32(m, MemifMessage.INIT_ID);
                 MemifDevice d = ch.owner.server(id);
-                if (d == null || !d.started) return failed(ch, "ID not found", fd);
+                if (d == null) return failed(ch, "ID not found", fd);
+                if (!d.started) {
+                    // The port exists but has not started (testpmd probes, then configures and
+                    // starts): hold the connection until it does, as DPDK's server serves a client
+                    // that came early; DPDK's client connects only once, so a refusal here would
+                    // leave it down for good. timers() replays the INIT once the port starts.
+                    ch.parkedInit = MemorySegment.ofArray(m.asSlice(0, MemifMessage.SIZE).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+                    ch.phase = MemifChannel.Phase.AWAIT_START;
+                    ch.deadline = System.nanoTime() + START_WAIT_NANOS;
+                    LOG.log(Log.DEBUG, "%s: interface %d has not started; the connection waits for it", who(ch), id);
+                    return fd;
+                }
                 if (d.channel != null) return failed(ch, "Already connected", fd);
                 if (MemifMessage.u8(m, MemifMessage.INIT_MODE) != MemifMessage.MODE_ETHERNET) {
                     return failed(ch, "Only ethernet mode supported", fd);

@@ -97,6 +97,37 @@ class MemifHostilePeerTest {
         assertLogged(reason);
     }
 
+    /**
+     * A client that connects before its server port has started (testpmd probes, then configures
+     * and starts) is held, not refused: DPDK's client connects only once. It gets its ACK when the
+     * port starts; a held client whose port is closed instead is told the server closed.
+     */
+    @Test
+    void aClientEarlierThanItsServerPortIsHeldUntilThePortStarts() throws Exception {
+        String sock2 = MemifDriverTest.socketName();
+        EthDev late = EthDev.create("net_memif5,role=server,id=7,socket=" + sock2);
+        try (HostilePeer p = HostilePeer.connect(sock2)) {
+            p.expect(MemifMessage.HELLO);
+            p.init(7, null);
+            Thread.sleep(300); // the port is not started: the INIT waits
+            MemifDriverTest.start(late, pool, 1);
+            p.expect(MemifMessage.ACK);
+        } finally {
+            late.close();
+        }
+        String sock3 = MemifDriverTest.socketName();
+        EthDev never = EthDev.create("net_memif6,role=server,id=8,socket=" + sock3);
+        try (HostilePeer p = HostilePeer.connect(sock3)) {
+            p.expect(MemifMessage.HELLO);
+            p.init(8, null);
+            Thread.sleep(300);
+            never.close();
+            String why = p.awaitDisconnect();
+            assertEquals("Server closed", why, "a held client of a port closed (the socket's last) is told why");
+        }
+        servesTheNextClient();
+    }
+
     @Test
     void malformedMessagesAndFieldsGetADisconnectThatSaysWhy() {
         check("Invalid message size 64", p -> {
