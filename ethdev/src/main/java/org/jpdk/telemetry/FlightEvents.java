@@ -37,8 +37,18 @@ final class FlightEvents {
     private final Map<Integer, long[]> usage = new ConcurrentHashMap<>();
     private final Runnable stats = this::portStatistics, lcores = this::lcoreUsage, linkCheck = this::linkCheck,
             nombufCheck = this::nombufCheck;
-    /** A new recording starts from scratch: its first link events are the current state, its first nombuf check a baseline. */
-    private final FlightRecorderListener onStart = new FlightRecorderListener() {
+    /**
+     * Registers the hooks once JFR is initialized (at once when it already is): registering a
+     * periodic event initializes JFR, some 350 ms of a cold start, which an app run without JFR
+     * must not pay. A new recording starts from scratch: its first link events are the current
+     * state, its first nombuf check a baseline.
+     */
+    private final FlightRecorderListener listener = new FlightRecorderListener() {
+        @Override
+        public void recorderInitialized(FlightRecorder recorder) {
+            hook();
+        }
+
         @Override
         public void recordingStateChanged(Recording r) {
             if (r.getState() == RecordingState.RUNNING) {
@@ -48,28 +58,40 @@ final class FlightEvents {
             }
         }
     };
+    private boolean hooked, removed;
     private EthDev.EventHandle lsc, rmv;
 
     private FlightEvents(Eal eal) {
         this.eal = eal;
     }
 
-    /** Registers the hooks and callbacks; the EAL's cleanup removes them. */
+    /**
+     * Feeds the events for the life of {@code eal}: now if JFR runs ({@code -XX:StartFlightRecording},
+     * a Recording made in this JVM), else once it starts ({@code jcmd PID JFR.start}). The EAL's
+     * cleanup removes everything.
+     */
     static void install(Eal eal) {
         FlightEvents f = new FlightEvents(eal);
-        FlightRecorder.addListener(f.onStart);
-        FlightRecorder.addPeriodicEvent(PortStatisticsEvent.class, f.stats);
-        FlightRecorder.addPeriodicEvent(LcoreUsageEvent.class, f.lcores);
-        FlightRecorder.addPeriodicEvent(PortLinkEvent.class, f.linkCheck);
-        FlightRecorder.addPeriodicEvent(MempoolExhaustedEvent.class, f.nombufCheck);
-        f.lsc = EthDev.addEventCallbackAll(EthEvent.LINK_STATE_CHANGE, (port, ev) -> f.link(port));
-        f.rmv = EthDev.addEventCallbackAll(EthEvent.DEVICE_REMOVED, (port, ev) ->
-                DriverErrorEvent.emit(port.id(), port.name(), port.driverName(), "device removed"));
+        FlightRecorder.addListener(f.listener);
         eal.onCleanup(f::remove);
     }
 
-    private void remove() {
-        FlightRecorder.removeListener(onStart);
+    private synchronized void hook() {
+        if (hooked || removed) return;
+        hooked = true;
+        FlightRecorder.addPeriodicEvent(PortStatisticsEvent.class, stats);
+        FlightRecorder.addPeriodicEvent(LcoreUsageEvent.class, lcores);
+        FlightRecorder.addPeriodicEvent(PortLinkEvent.class, linkCheck);
+        FlightRecorder.addPeriodicEvent(MempoolExhaustedEvent.class, nombufCheck);
+        lsc = EthDev.addEventCallbackAll(EthEvent.LINK_STATE_CHANGE, (port, ev) -> link(port));
+        rmv = EthDev.addEventCallbackAll(EthEvent.DEVICE_REMOVED, (port, ev) ->
+                DriverErrorEvent.emit(port.id(), port.name(), port.driverName(), "device removed"));
+    }
+
+    private synchronized void remove() {
+        removed = true;
+        FlightRecorder.removeListener(listener);
+        if (!hooked) return;
         FlightRecorder.removePeriodicEvent(stats);
         FlightRecorder.removePeriodicEvent(lcores);
         FlightRecorder.removePeriodicEvent(linkCheck);
