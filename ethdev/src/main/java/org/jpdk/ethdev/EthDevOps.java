@@ -1,5 +1,7 @@
 package org.jpdk.ethdev;
 
+import org.jpdk.jfr.DriverErrorEvent;
+import org.jpdk.jfr.PeerDisconnectEvent;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
 
@@ -33,6 +35,17 @@ public abstract class EthDevOps {
      */
     protected final void raiseEvent(EthEvent event) {
         port.raiseEvent(event);
+    }
+
+    /**
+     * Tells a flight recording that the port's peer went away ({@code org.jpdk.PeerDisconnect}, and
+     * {@code org.jpdk.DriverError} too when {@code protocolError}: the driver cut a peer that broke
+     * the protocol). Call it where the disconnect is counted, off the polling lcores; without a
+     * recording it costs a check.
+     */
+    protected final void peerDisconnected(String reason, boolean protocolError) {
+        PeerDisconnectEvent.emit(port.id(), port.name(), port.driverName(), reason, protocolError);
+        if (protocolError) DriverErrorEvent.emit(port.id(), port.name(), port.driverName(), "peer broke the protocol: " + reason);
     }
 
     /** Capabilities and limits; may change after configure (e.g. queues of a tap). */

@@ -8,12 +8,14 @@ import org.jpdk.eal.Log;
  * Starts telemetry with the EAL, as DPDK's {@code rte_eal_init} does unless {@code --no-telemetry}
  * is given: after ethdev (ports exist), the server binds its socket in the runtime directory of
  * the {@code --file-prefix}, and cleanup closes it before ports and memory go. A socket that cannot
- * be made is a warning, not a failure: the data plane runs without it, as DPDK's does.
+ * be made is a warning, not a failure: the data plane runs without it, as DPDK's does. The JFR
+ * events' hooks ({@link FlightEvents}) are installed here too, with or without the socket.
  */
 public final class TelemetrySubsystem implements EalSubsystem {
     @Override
     public void init(Eal eal) {
         if (eal.config().metrics() != null) startMetrics(eal);
+        FlightEvents.install(eal);
         if (eal.config().noTelemetry()) return;
         Telemetry.commands(); // registers the built-in commands
         try {

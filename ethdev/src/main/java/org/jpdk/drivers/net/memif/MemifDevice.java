@@ -425,6 +425,7 @@ final class MemifDevice extends EthDevOps {
         if (linkUp) {
             linkUp = false;
             disconnects++;
+            peerDisconnected(reason, protocolError);
             raiseEvent(EthEvent.LINK_STATE_CHANGE);
         }
     }

@@ -351,6 +351,7 @@ final class VhostDevice extends EthDevOps implements Runnable {
         epoll.remove(s.channel.socket().fd());
         s.close();
         LOG.log(protocolError ? Log.ERR : Log.INFO, "%s: front end disconnected: %s", name(), reason);
+        peerDisconnected(reason, protocolError);
         setLink(false);
         if (cfg.client()) nextAttempt = System.nanoTime() + RECONNECT_NANOS;
     }

@@ -408,6 +408,7 @@ final class VirtioUserDevice extends EthDevOps {
             linkUp = false;
             disconnects++;
             LOG.log(Log.NOTICE, "%s: link down: %s", port.name(), reason == null ? "setup failed" : reason);
+            peerDisconnected(reason == null ? "setup failed" : reason, false);
             raiseEvent(EthEvent.LINK_STATE_CHANGE);
         }
     }

@@ -328,6 +328,41 @@ class MemifHostilePeerTest {
         }
     }
 
+    /**
+     * A peer cut for breaking the protocol shows in a flight recording as a PeerDisconnect with
+     * protocolError set and a DriverError with the reason (JFR starts after the EAL here, so this
+     * also covers hooks registered late).
+     */
+    @Test
+    void aProtocolErrorIsRecordedAsAPeerDisconnectAndADriverError(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException, InterruptedException {
+        java.nio.file.Path file = dir.resolve("memif.jfr");
+        try (jdk.jfr.Recording r = new jdk.jfr.Recording()) {
+            r.enable("org.jpdk.PeerDisconnect");
+            r.enable("org.jpdk.DriverError");
+            r.start();
+            Mbuf[] got = new Mbuf[8];
+            try (HostilePeer p = HostilePeer.connect(sock)) {
+                p.handshake(3, "open-sesame");
+                MemifDriverTest.awaitUp(server);
+                MemifRing.head(p.ring(0), 1000);
+                for (long end = System.nanoTime() + 2_000_000_000L; System.nanoTime() < end && server.link().up(); ) server.rxBurst(0, got, 8);
+                assertTrue(p.awaitDisconnect().startsWith("Protocol error: C2S ring 0"));
+            }
+            assertFalse(server.link().up());
+            Thread.sleep(200); // the event is committed just after the link goes down
+            r.stop();
+            r.dump(file);
+        }
+        List<jdk.jfr.consumer.RecordedEvent> events = jdk.jfr.consumer.RecordingFile.readAllEvents(file);
+        assertTrue(events.stream().anyMatch(e -> e.getEventType().getName().equals("org.jpdk.PeerDisconnect")
+                && e.getInt("port") == 0 && "net_memif0".equals(e.getString("portName")) && "net_memif".equals(e.getString("driver"))
+                && e.getBoolean("protocolError") && e.getString("reason").contains("head is 1000 slots past tail")), events.toString());
+        assertTrue(events.stream().anyMatch(e -> e.getEventType().getName().equals("org.jpdk.DriverError")
+                && e.getString("message").startsWith("peer broke the protocol: Protocol error: C2S ring 0")), events.toString());
+        servesTheNextClient();
+    }
+
     @Test
     void countersBeyondTheRingOrOfferedBuffersOutsideTheRegionsDisconnect() {
         Mbuf[] got = new Mbuf[8];
