@@ -31,9 +31,10 @@ import java.util.Objects;
  * tail stopped at; every later claimer on either side that has to wait sees the mark and throws
  * too, and {@link #attach} refuses the ring. The other side is never blocked by it: consumers of a
  * ring whose producer died see it empty from the dead claim on, producers of a ring whose consumer
- * died see it fill up. The timeout counts from the last movement of the tail, so a slow but live
- * peer (descheduled, stopped in a GC pause) never trips it unless it stalls longer than the
- * timeout; set the timeout above the longest pause the application tolerates. The bound costs
+ * died see it fill up. The timeout counts from the last time the tail came closer to the waiting
+ * claim, so a slow but live peer (descheduled, stopped in a GC pause) never trips it unless it
+ * stalls longer than the timeout (set it above the longest pause the application tolerates), and a
+ * scribbling peer's tail that jumps about does not restart it. The bound costs
  * nothing on the fast path: an uncontended claim finds the tail already at its head and never
  * reads the clock or the mark; a waiting claimer reads them once every {@value #CHECK_EVERY}
  * spins. SP/SC sides never wait, so they never throw it.
@@ -388,7 +389,10 @@ public final class LongRing {
      * unpublished either way: the ring is lost, as it would be in DPDK.
      */
     private void awaitTail(long off, int head, int n, int side) {
-        int seen = (int) INT.getAcquire(seg, off);
+        // Progress is the tail coming closer to our head. In a sane ring it is never more than the
+        // capacity behind (unsigned: a tail past our head is as far as it gets), so a scribbled
+        // tail that jumps about never restarts the timeout; only a peer that publishes does.
+        int gap = head - (int) INT.getAcquire(seg, off);
         long since = System.nanoTime();
         for (int spins = 0; ; ) {
             spins = Ring.pause(spins);
@@ -398,17 +402,18 @@ public final class LongRing {
             long broken = (long) LONG.getAcquire(seg, OFF_BROKEN);
             if (broken != 0) throw brokenMark(broken, (side == SIDE_PRODUCER ? "enqueue" : "dequeue") + " of " + n);
             long now = System.nanoTime();
-            if (tail != seen) {
-                seen = tail;
+            if (Integer.compareUnsigned(head - tail, gap) < 0) {
+                gap = head - tail;
                 since = now;
             } else if (now - since > stallNanos) {
                 long mark = (long) side << 32 | (tail & 0xFFFF_FFFFL);
                 LONG.compareAndSet(seg, OFF_BROKEN, 0L, mark); // the first to give up names the cause
-                throw new BrokenRingException(String.format("LongRing: the %s tail has stood at %d for %d ms while this %s waited to "
-                        + "publish %d slot(s) from %d: a %s that claimed slots from %d died (or stopped) before publishing them; "
-                        + "the ring is marked broken; recreate it", sideName(side), Integer.toUnsignedLong(tail), (now - since) / 1_000_000,
-                        side == SIDE_PRODUCER ? "producer" : "consumer", n, Integer.toUnsignedLong(head),
-                        side == SIDE_PRODUCER ? "producer" : "consumer", Integer.toUnsignedLong(tail)));
+                String who = side == SIDE_PRODUCER ? "producer" : "consumer";
+                throw new BrokenRingException(String.format("LongRing: the %s tail has not moved toward this %s's slots for %d ms "
+                        + "(it stands at %d; this %s waits to publish %d slot(s) from %d): a %s that claimed the slots from %d died "
+                        + "(or stopped) before publishing them; the ring is marked broken; recreate it", who, who,
+                        (now - since) / 1_000_000, Integer.toUnsignedLong(tail), who, n, Integer.toUnsignedLong(head), who,
+                        Integer.toUnsignedLong(tail)));
             }
         }
     }

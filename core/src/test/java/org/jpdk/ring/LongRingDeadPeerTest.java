@@ -60,7 +60,8 @@ class LongRingDeadPeerTest {
         claimWithoutPublishing(seg, LongRing.OFF_PROD_HEAD, 2); // the peer claimed slots 3 and 4, then was killed
 
         String m = assertThrows(BrokenRingException.class, () -> r.mpEnqueueBurst(seq(20, 4), 0, 4)).getMessage();
-        assertTrue(m.contains("the producer tail has stood at 3") && m.contains("publish 4 slot(s) from 5")
+        assertTrue(m.contains("the producer tail has not moved toward this producer's slots") && m.contains("it stands at 3")
+                && m.contains("publish 4 slot(s) from 5")
                 && m.contains("died") && m.contains("recreate"), m);
         assertFalse(m.contains("\n"), "one line: " + m);
         assertTrue(r.isBroken());
@@ -92,7 +93,7 @@ class LongRingDeadPeerTest {
         claimWithoutPublishing(seg, LongRing.OFF_CONS_HEAD, 1); // a consumer took slot 0 and died
 
         String m = assertThrows(BrokenRingException.class, () -> r.dequeue(-1)).getMessage();
-        assertTrue(m.contains("the consumer tail has stood at 0") && m.contains("consumer that claimed slots from 0"), m);
+        assertTrue(m.contains("the consumer tail has not moved toward") && m.contains("consumer that claimed the slots from 0"), m);
         // Producers never wait for consumers: the ring fills (7 is the capacity) and says full.
         assertEquals(3, r.mpEnqueueBurst(seq(5, 8), 0, 8));
         assertEquals(0, r.mpEnqueueBurst(seq(5, 8), 0, 8));
@@ -120,6 +121,27 @@ class LongRingDeadPeerTest {
         late.join();
         assertFalse(r.isBroken());
         assertEquals(3, r.count());
+    }
+
+    @Test
+    void aTailThatJumpsAboutWithoutComingCloserDoesNotKeepAWaiterForever() throws Exception {
+        MemorySegment seg = arena.allocate(LongRing.bytesFor(16), 128);
+        LongRing r = LongRing.create(seg, 16, 0).stallTimeout(Duration.ofMillis(300));
+        claimWithoutPublishing(seg, LongRing.OFF_PROD_HEAD, 4);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread scribbler = Thread.ofPlatform().start(() -> {
+            for (int i = 0; !stop.get(); i++) {
+                INT.setRelease(seg, LongRing.OFF_PROD_TAIL, (i & 1) == 0 ? 1_000_000 + i : -7 - i); // never toward head 4
+                Thread.onSpinWait();
+            }
+        });
+        try {
+            String m = assertThrows(BrokenRingException.class, () -> r.mpEnqueueBurst(seq(1, 2), 0, 2)).getMessage();
+            assertTrue(m.contains("has not moved toward"), m);
+        } finally {
+            stop.set(true);
+            scribbler.join();
+        }
     }
 
     @Test
@@ -166,7 +188,7 @@ class LongRingDeadPeerTest {
 
             assertEquals(7, (int) INT.getAcquire(seg, LongRing.OFF_PROD_HEAD), "the peer's claim is in the shared header");
             String m = assertThrows(BrokenRingException.class, () -> r.mpEnqueueBurst(seq(200, 3), 0, 3)).getMessage();
-            assertTrue(m.contains("the producer tail has stood at 5"), m);
+            assertTrue(m.contains("it stands at 5"), m);
             assertThrows(BrokenRingException.class, () -> LongRing.attach(seg));
         } finally {
             if (peer != null) peer.destroyForcibly();
