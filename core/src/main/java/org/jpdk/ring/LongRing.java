@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -17,6 +18,26 @@ import java.util.Objects;
  * free or filled is clamped to the capacity, and every slot index is masked with the size. So a
  * corrupt or hostile peer can stall the ring (or make it hand out values it never wrote), but never
  * make a call read or write outside the slots.
+ * <p>
+ * <b>A peer that dies mid-call.</b> An MP/MC call publishes its slots only after every earlier
+ * claimer on its side has published (the tail moves in claim order), so a producer or consumer
+ * killed between its head CAS and its tail store (SIGKILL, a crash) would leave every later claimer
+ * on that side waiting for a tail that never moves; DPDK's rte_ring waits there forever
+ * ({@code rte_wait_until_equal_32} on the tail; HTS waits for head = tail, RTS for head - tail to
+ * shrink, equally without bound), since it counts a dead process of a multi-process application as
+ * fatal to all of them. Here the wait is bounded: a claimer that sees the tail stand still for
+ * {@link #stallTimeout()} (default {@link #DEFAULT_STALL_TIMEOUT}, per handle) marks the ring
+ * broken in its header and throws {@link BrokenRingException} naming the side and the index the
+ * tail stopped at; every later claimer on either side that has to wait sees the mark and throws
+ * too, and {@link #attach} refuses the ring. The other side is never blocked by it: consumers of a
+ * ring whose producer died see it empty from the dead claim on, producers of a ring whose consumer
+ * died see it fill up. The timeout counts from the last time the tail came closer to the waiting
+ * claim, so a slow but live peer (descheduled, stopped in a GC pause) never trips it unless it
+ * stalls longer than the timeout (set it above the longest pause the application tolerates), and a
+ * scribbling peer's tail that jumps about does not restart it. The bound costs
+ * nothing on the fast path: an uncontended claim finds the tail already at its head and never
+ * reads the clock or the mark; a waiting claimer reads them once every {@value #CHECK_EVERY}
+ * spins. SP/SC sides never wait, so they never throw it.
  * <pre>
  * offset  size  field     written by
  *      0     4  magic     create ("JPRL", 0x4C52504A)
@@ -25,7 +46,10 @@ import java.util.Objects;
  *     12     4  mask      create: size - 1
  *     16     4  capacity  create: size - 1, or count with F_EXACT_SZ
  *     20     4  flags     create
- *     24   104  reserved
+ *     24     8  broken    0, or the side (high half: 1 producers, 2 consumers) and the
+ *                         index its tail stopped at (low half), set once by the claimer
+ *                         that gave up waiting (CAS)
+ *     32    96  reserved
  *    128     4  prodHead  producers (CAS in MP mode)
  *    132     4  prodTail  producers (release), polled by consumers
  *    136   120  pad
@@ -42,8 +66,14 @@ public final class LongRing {
     public static final int VERSION = 1;
     public static final int HEADER_BYTES = 384;
     static final long OFF_MAGIC = 0, OFF_VERSION = 4, OFF_SIZE = 8, OFF_MASK = 12, OFF_CAPACITY = 16, OFF_FLAGS = 20;
+    static final long OFF_BROKEN = 24;
     static final long OFF_PROD_HEAD = 128, OFF_PROD_TAIL = 132, OFF_CONS_HEAD = 256, OFF_CONS_TAIL = 260;
     private static final int FLAGS_ALLOWED = Ring.F_SP_ENQ | Ring.F_SC_DEQ | Ring.F_EXACT_SZ;
+    /** How long an MP/MC claimer waits for a tail that does not move before it declares the ring broken. */
+    public static final Duration DEFAULT_STALL_TIMEOUT = Duration.ofSeconds(5);
+    /** A waiting claimer reads the clock and the broken mark once per this many spins (a power of two). */
+    static final int CHECK_EVERY = 64;
+    private static final int SIDE_PRODUCER = 1, SIDE_CONSUMER = 2;
 
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
@@ -54,6 +84,8 @@ public final class LongRing {
     private final int flags;
     private final boolean sp;
     private final boolean sc;
+    /** Read only by a claimer that has to wait: never on the fast path. */
+    private volatile long stallNanos = DEFAULT_STALL_TIMEOUT.toNanos();
 
     private LongRing(MemorySegment seg, int size, int capacity, int flags) {
         this.seg = seg;
@@ -119,6 +151,7 @@ public final class LongRing {
      * A handle on the ring another party created in {@code seg}, after checking its header.
      *
      * @throws IllegalArgumentException naming the first header field that is wrong
+     * @throws BrokenRingException if a claimer gave up on the ring (a peer died mid-call)
      */
     public static LongRing attach(MemorySegment seg) {
         Objects.requireNonNull(seg, "seg");
@@ -142,6 +175,8 @@ public final class LongRing {
         if (seg.byteSize() < need) {
             throw new IllegalArgumentException("segment: " + seg.byteSize() + " bytes, but the header's size " + size + " needs " + need);
         }
+        long broken = (long) LONG.getAcquire(seg, OFF_BROKEN);
+        if (broken != 0) throw brokenMark(broken, "attach");
         return new LongRing(seg, size, capacity, flags);
     }
 
@@ -165,6 +200,33 @@ public final class LongRing {
     public int size() { return mask + 1; }
     public int flags() { return flags; }
 
+    /**
+     * How long a multi-producer or multi-consumer call waits for the earlier claimers on its side to
+     * publish, counted from the last time their tail moved, before it marks the ring broken and
+     * throws {@link BrokenRingException}. This handle only; other handles and processes keep their own.
+     */
+    public Duration stallTimeout() { return Duration.ofNanos(stallNanos); }
+
+    /**
+     * Sets {@link #stallTimeout()} for this handle: a positive duration, at most a day.
+     *
+     * @return this handle
+     * @throws IllegalArgumentException for zero, a negative or a longer duration
+     */
+    public LongRing stallTimeout(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative() || timeout.isZero() || timeout.compareTo(Duration.ofDays(1)) > 0) {
+            throw new IllegalArgumentException("stall timeout: " + timeout + ", must be more than 0 and at most a day");
+        }
+        stallNanos = timeout.toNanos();
+        return this;
+    }
+
+    /** Whether a claimer (of any handle, in any process) marked this ring broken: see {@link BrokenRingException}. */
+    public boolean isBroken() {
+        return (long) LONG.getAcquire(seg, OFF_BROKEN) != 0;
+    }
+
     /** Values in the ring: exact when quiescent, a snapshot otherwise. */
     public int count() {
         int c = lvConsTail();
@@ -177,7 +239,8 @@ public final class LongRing {
     public boolean isFull() { return freeCount() == 0; }
 
     // Hot calls: no allocation, return the count moved, leave the ring untouched when they move
-    // nothing; IndexOutOfBoundsException only for off/n outside vals, before any change.
+    // nothing; IndexOutOfBoundsException only for off/n outside vals, before any change; an MP/MC
+    // call throws BrokenRingException after a stall timeout spent waiting for a dead peer's tail.
 
     /** All {@code n} values of {@code vals[off..off+n)} or none; release: visible to the consumer that takes them. */
     public int enqueueBulk(long[] vals, int off, int n) { return doEnqueue(vals, off, n, true, sp); }
@@ -308,18 +371,62 @@ public final class LongRing {
     }
 
     private void updateProdTail(int head, int n, boolean st) {
-        if (!st) {
-            // Earlier claimers publish first; A5 pairs with their R0, so ours carries their slots.
-            for (int spins = 0; (int) INT.getAcquire(seg, OFF_PROD_TAIL) != head; ) spins = Ring.pause(spins);
-        }
+        // Earlier claimers publish first; A5 pairs with their R0, so ours carries their slots.
+        if (!st && (int) INT.getAcquire(seg, OFF_PROD_TAIL) != head) awaitTail(OFF_PROD_TAIL, head, n, SIDE_PRODUCER);
         INT.setRelease(seg, OFF_PROD_TAIL, head + n); // R0 pairs with A2
     }
 
     private void updateConsTail(int head, int n, boolean st) {
-        if (!st) {
-            for (int spins = 0; (int) INT.getAcquire(seg, OFF_CONS_TAIL) != head; ) spins = Ring.pause(spins); // A5
-        }
+        if (!st && (int) INT.getAcquire(seg, OFF_CONS_TAIL) != head) awaitTail(OFF_CONS_TAIL, head, n, SIDE_CONSUMER); // A5
         INT.setRelease(seg, OFF_CONS_TAIL, head + n); // R1 pairs with A1
+    }
+
+    /**
+     * The slow path of a tail update: waits (spinning, then yielding) for the earlier claimers to
+     * bring the tail to {@code head}. Every {@link #CHECK_EVERY} spins it looks at the broken mark
+     * (another claimer gave up: give up at once) and the clock; the timeout restarts whenever the
+     * tail moves. When it runs out, marks the ring broken and throws. Our own claim stays
+     * unpublished either way: the ring is lost, as it would be in DPDK.
+     */
+    private void awaitTail(long off, int head, int n, int side) {
+        // Progress is the tail coming closer to our head. In a sane ring it is never more than the
+        // capacity behind (unsigned: a tail past our head is as far as it gets), so a scribbled
+        // tail that jumps about never restarts the timeout; only a peer that publishes does.
+        int gap = head - (int) INT.getAcquire(seg, off);
+        long since = System.nanoTime();
+        for (int spins = 0; ; ) {
+            spins = Ring.pause(spins);
+            int tail = (int) INT.getAcquire(seg, off);
+            if (tail == head) return;
+            if ((spins & (CHECK_EVERY - 1)) != 0) continue;
+            long broken = (long) LONG.getAcquire(seg, OFF_BROKEN);
+            if (broken != 0) throw brokenMark(broken, (side == SIDE_PRODUCER ? "enqueue" : "dequeue") + " of " + n);
+            long now = System.nanoTime();
+            if (Integer.compareUnsigned(head - tail, gap) < 0) {
+                gap = head - tail;
+                since = now;
+            } else if (now - since > stallNanos) {
+                long mark = (long) side << 32 | (tail & 0xFFFF_FFFFL);
+                LONG.compareAndSet(seg, OFF_BROKEN, 0L, mark); // the first to give up names the cause
+                String who = side == SIDE_PRODUCER ? "producer" : "consumer";
+                throw new BrokenRingException(String.format("LongRing: the %s tail has not moved toward this %s's slots for %d ms "
+                        + "(it stands at %d; this %s waits to publish %d slot(s) from %d): a %s that claimed the slots from %d died "
+                        + "(or stopped) before publishing them; the ring is marked broken; recreate it", who, who,
+                        (now - since) / 1_000_000, Integer.toUnsignedLong(tail), who, n, Integer.toUnsignedLong(head), who,
+                        Integer.toUnsignedLong(tail)));
+            }
+        }
+    }
+
+    private static String sideName(int side) {
+        return side == SIDE_PRODUCER ? "producer" : side == SIDE_CONSUMER ? "consumer" : "side-" + side;
+    }
+
+    private static BrokenRingException brokenMark(long mark, String what) {
+        int side = (int) (mark >>> 32);
+        return new BrokenRingException(String.format("LongRing: %s refused: the ring is marked broken (the %s tail stopped at %d: "
+                + "a peer died between claiming slots and publishing them); recreate it", what, sideName(side),
+                mark & 0xFFFF_FFFFL));
     }
 
     private int lvProdTail() { return (int) INT.getAcquire(seg, OFF_PROD_TAIL); }
@@ -327,8 +434,10 @@ public final class LongRing {
 
     /** Prints the header and indexes, as {@code rte_ring_dump}. */
     public void dump(PrintStream out) {
-        out.printf("long ring @%s%n  flags=0x%x%n  size=%d%n  capacity=%d%n  ct=%d%n  ch=%d%n  pt=%d%n  ph=%d%n  used=%d%n  avail=%d%n",
-                seg, flags, mask + 1, capacity, Integer.toUnsignedLong(lvConsTail()),
+        long broken = (long) LONG.getAcquire(seg, OFF_BROKEN);
+        out.printf("long ring @%s%n  flags=0x%x%n  size=%d%n  capacity=%d%n  broken=%s%n  ct=%d%n  ch=%d%n  pt=%d%n  ph=%d%n  used=%d%n  avail=%d%n",
+                seg, flags, mask + 1, capacity,
+                broken == 0 ? "no" : sideName((int) (broken >>> 32)) + " tail stuck at " + (broken & 0xFFFF_FFFFL), Integer.toUnsignedLong(lvConsTail()),
                 Integer.toUnsignedLong((int) INT.getAcquire(seg, OFF_CONS_HEAD)), Integer.toUnsignedLong(lvProdTail()),
                 Integer.toUnsignedLong((int) INT.getAcquire(seg, OFF_PROD_HEAD)), count(), freeCount());
     }

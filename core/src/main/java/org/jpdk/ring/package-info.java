@@ -5,6 +5,7 @@
  * a name registry ({@link org.jpdk.ring.Ring#lookup}); {@link org.jpdk.ring.LongRing} carries
  * 64-bit values in a caller-supplied memory segment that another process may map and attach to
  * (MP/MC and SP/SC only: HTS/RTS need 64-bit CAS pairs in the shared header, which a later
- * version may add). Fast paths allocate nothing and return counts; only creation throws.
+ * version may add). Fast paths allocate nothing and return counts; only creation throws, and a
+ * LongRing's MP/MC calls once a peer died mid-call ({@link org.jpdk.ring.BrokenRingException}).
  */
 package org.jpdk.ring;
