@@ -81,9 +81,10 @@ class ExceptionPathTest {
     }
 
     @Test
-    void theFastPathAnswersOursPassesTheRestAndAllocatesNothing() {
+    void theFastPathAnswersOursPassesTheRestAndAllocatesNothing() throws Throwable {
         Eal eal = Eal.init("-l", "0", "--no-huge", "-m", "64", "--vdev", "net_ring0", "--vdev", "net_ring1");
         Mempool<Mbuf> pool = Mbuf.createPool("ep_test", 1023, 0, Mbuf.DEFAULT_BUF_SIZE, -1);
+        Throwable failure = null;
         try {
             EthDev wire = EthDev.get(0), kernel = EthDev.get(1); // each net_ring loops back to itself
             for (EthDev p : new EthDev[]{wire, kernel}) {
@@ -148,10 +149,22 @@ class ExceptionPathTest {
             ping.free();
             String stats = printed(app);
             assertTrue(stats.contains("ARP answered:   "), stats);
+        } catch (Throwable t) {
+            failure = t;
+            throw t;
         } finally {
-            EthDev.closeAll();
-            pool.close();
-            eal.cleanup();
+            // the EAL is cleaned up whatever fails (a test thread left pinned to lcore 0's CPU
+            // makes every later child process of this JVM fail), and a failure above is not
+            // hidden by the pool's complaint about the mbufs it left out
+            try {
+                EthDev.closeAll();
+                pool.close();
+            } catch (RuntimeException e) {
+                if (failure == null) throw e;
+                failure.addSuppressed(e);
+            } finally {
+                eal.cleanup();
+            }
         }
     }
 

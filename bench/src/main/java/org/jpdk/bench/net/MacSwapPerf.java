@@ -24,10 +24,12 @@ import org.openjdk.jmh.annotations.TearDown;
  * 64 bytes each, swapped, and freed, as net_null rx, the engine and net_null tx do.
  * {@code burstOnly} leaves the swap out, so each other figure minus it is what the swap costs:
  * <ul>
- * <li>{@code swapMacs}: {@link Ether#swapMacs}, the product's path (Mbuf's checks against the data
- *     length, then the buffer segment's);</li>
- * <li>{@code swapSegment}: the same four accesses straight on the buffer segment (the segment's
- *     bounds and liveness checks only);</li>
+ * <li>{@code swapMacs}: {@link Ether#swapMacs}, the product's path (one check against the data
+ *     length, then four accesses straight on the buffer segment);</li>
+ * <li>{@code swapSegment}: the four accesses on the buffer segment without the data-length check
+ *     (the segment's bounds and liveness checks only);</li>
+ * <li>{@code swapSlice}: through one {@code m.data(0, 12)} slice: quick where escape analysis
+ *     removes the slice, an allocation per packet where it does not (so not the product's path);</li>
  * <li>{@code swapGlobal}: the same on a segment of the global scope over the same bytes, made per
  *     packet (escape analysis removes it). A diagnosis, not a path to ship: such a segment outlives
  *     the memory it shows. Its difference to {@code swapSegment} is what the liveness check of the
