@@ -8,6 +8,7 @@ import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
 import org.jpdk.sys.Errno;
 import org.jpdk.sys.UnixSocket;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Tag;
 
 import java.lang.foreign.Arena;
@@ -31,25 +32,35 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 class TelemetryRequestFuzzTest {
     private static final String PREFIX = "jpdkfuzztel" + ProcessHandle.current().pid();
     private static UnixSocket sock;
+    private static Eal eal;
+    private static Mempool<Mbuf> pool;
 
     private static synchronized UnixSocket server() {
         if (sock != null) return sock;
-        Eal eal = Eal.init("-l", "0", "--no-huge", "-m", "64", "--vdev", "net_null0", "--vdev", "net_null1",
+        eal = Eal.init("-l", "0", "--no-huge", "-m", "64", "--vdev", "net_null0", "--vdev", "net_null1",
                 "--file-prefix", PREFIX);
-        Mempool<Mbuf> pool = Mbuf.createPool("tel_fuzz", 1023, 32, Mbuf.DEFAULT_BUF_SIZE, 0);
+        pool = Mbuf.createPool("tel_fuzz", 1023, 32, Mbuf.DEFAULT_BUF_SIZE, 0);
         for (EthDev p : EthDev.all()) {
             p.configure(1, 1, PortConf.defaults());
             p.rxQueueSetup(0, 256, pool);
             p.txQueueSetup(0, 256);
             p.start();
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            EthDev.closeAll();
-            eal.close();
-        }));
         sock = UnixSocket.connect(TelemetryServer.runtimeDir(PREFIX).resolve(TelemetryServer.SOCKET_NAME).toString(), false);
         if (!next(sock).contains("\"max_output_len\"")) throw new AssertionError("no greeting");
         return sock;
+    }
+
+    /** The fuzz targets of a module share one JVM: the next one may start an EAL of its own. */
+    @AfterAll
+    static synchronized void cleanup() {
+        if (eal == null) return;
+        sock.close();
+        EthDev.closeAll();
+        pool.close();
+        eal.close();
+        eal = null;
+        sock = null;
     }
 
     @FuzzTest(maxDuration = "30s")

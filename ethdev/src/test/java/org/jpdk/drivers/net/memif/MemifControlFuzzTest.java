@@ -9,6 +9,7 @@ import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
 import org.jpdk.sys.Errno;
 import org.jpdk.sys.Libc;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Tag;
 
 import java.io.ByteArrayOutputStream;
@@ -46,10 +47,20 @@ class MemifControlFuzzTest {
         pool = Mbuf.createPool("memif_fuzz", 1023, 0, Mbuf.DEFAULT_BUF_SIZE, -1);
         server = EthDev.get(0);
         MemifDriverTest.start(server, pool, 1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            EthDev.closeAll();
-            eal.cleanup();
-        }));
+        MemifControlFuzzTest.eal = eal;
+    }
+
+    private static Eal eal;
+
+    /** The fuzz targets of a module share one JVM: the next one may start an EAL of its own. */
+    @AfterAll
+    static synchronized void cleanup() {
+        if (server == null) return;
+        Log.setOutput(System.err);
+        EthDev.closeAll();
+        pool.close();
+        eal.cleanup();
+        server = null;
     }
 
     @FuzzTest(maxDuration = "30s")
