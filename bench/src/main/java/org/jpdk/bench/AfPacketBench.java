@@ -278,6 +278,9 @@ public final class AfPacketBench {
         final String who;
         private final Process process;
         private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        /** When each read ended: {output length after it, System.nanoTime()}, under {@code out}'s lock. */
+        private final List<long[]> arrivals = new ArrayList<>();
+        private final long started = System.nanoTime();
         private final Thread reader;
 
         private Peer(String who, Process process) {
@@ -288,8 +291,10 @@ public final class AfPacketBench {
                 byte[] buf = new byte[8192];
                 try {
                     for (int n; (n = in.read(buf)) > 0; ) {
+                        long now = System.nanoTime();
                         synchronized (out) {
                             out.write(buf, 0, n);
+                            arrivals.add(new long[]{out.size(), now});
                         }
                     }
                 } catch (IOException e) {
@@ -314,6 +319,36 @@ public final class AfPacketBench {
             synchronized (out) {
                 return out.toString(StandardCharsets.UTF_8);
             }
+        }
+
+        /**
+         * The steady values of {@code rate} (a per-period rate line, group 1) in Mpps: those
+         * printed at least {@code warmupSeconds} after the first non-zero one, without the last
+         * non-zero one (the sender stopped during its period). By the time each line arrived, not
+         * by counting periods: dpdk-testpmd's {@code --stats-period=1} prints every second or every
+         * two, as its TSC estimate falls (its loop sleeps one second and prints only once a full
+         * period of its clock has gone by), and its rates are per printed period either way.
+         */
+        List<Double> steadyRates(Pattern rate, double warmupSeconds) {
+            List<long[]> seen = new ArrayList<>();                            // {value, nanoTime}
+            synchronized (out) {
+                byte[] bytes = out.toByteArray();
+                // ASCII-only output assumed for offsets: testpmd's statistics lines are
+                Matcher m = rate.matcher(new String(bytes, StandardCharsets.ISO_8859_1));
+                int a = 0;
+                while (m.find()) {
+                    while (a < arrivals.size() - 1 && arrivals.get(a)[0] < m.end()) a++;
+                    seen.add(new long[]{Long.parseLong(m.group(1)), arrivals.isEmpty() ? started : arrivals.get(a)[1]});
+                }
+            }
+            int first = 0, last = seen.size() - 1;
+            while (first < seen.size() && seen.get(first)[0] == 0) first++;
+            while (last >= first && seen.get(last)[0] == 0) last--;
+            List<Double> steady = new ArrayList<>();
+            if (first > last) return steady;
+            long from = seen.get(first)[1] + (long) (warmupSeconds * 1e9);
+            for (int k = first + 1; k < last; k++) if (seen.get(k)[1] >= from) steady.add(seen.get(k)[0] / 1e6);
+            return steady;
         }
 
         /** Whether {@code text} appeared in the output within {@code seconds} (false if the process ended first). */

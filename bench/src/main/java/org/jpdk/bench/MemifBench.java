@@ -133,9 +133,9 @@ public final class MemifBench {
             String rxOut = stop(receiver, what);
             if (rxOut == null) return failed(what, receiver);
             if (txOut == null) return failed(what, sender);
-            List<Double> rx = AfPacketBench.steady(rxOut, RX, WARMUP_PERIODS);
+            List<Double> rx = receiver.steadyRates(RX, WARMUP_PERIODS);
             System.out.printf("# %s: sender %.3f Mpps, receiver %.3f Mpps (median per second after %d s warm-up)%n",
-                    what, AfPacketBench.median(AfPacketBench.steady(txOut, TX, WARMUP_PERIODS)), AfPacketBench.median(rx), WARMUP_PERIODS);
+                    what, AfPacketBench.median(sender.steadyRates(TX, WARMUP_PERIODS)), AfPacketBench.median(rx), WARMUP_PERIODS);
             return rx;
         } finally {
             if (sender != null) sender.close();

@@ -16,10 +16,12 @@ import java.util.regex.Pattern;
  * ours and DPDK's (Debian's dpdk-testpmd 22.11: its net_virtio_user and net_vhost), in every
  * pairing this build has, one run of each per round and {@value #ROUNDS} rounds in which they take
  * turns: the front end's txonly into the back end's rxonly ({@code v2h}), and the back end's txonly
- * into the front end's rxonly ({@code h2v}), 64-byte frames. The figure is the receiver's median
- * per-second Rx-pps after {@value #WARMUP_PERIODS} seconds of warm-up. jpdk's back end (net_vhost)
- * takes part when the build has it; DPDK's own pairing (its virtio-user to its vhost) is the
- * baseline every other is divided by.
+ * into the front end's rxonly ({@code h2v}), 64-byte frames. A run's figure is the receiver's
+ * median per-period Rx-pps after {@value #WARMUP_SECONDS} seconds of warm-up (by the clock: see
+ * {@code AfPacketBench.Peer#steadyRates}); a pairing's BENCH figure is the median of its runs.
+ * jpdk's back end (net_vhost) takes part when the build has it; DPDK's own pairing (its
+ * virtio-user to its vhost) is the baseline every other is divided by. {@code --rounds N} sets
+ * the rounds; pairing names (or their prefixes: {@code h2v}, {@code v2h_dpdk}) pick pairings.
  *
  * <p>Same settings on both sides: one queue pair, 256-descriptor split rings, mergeable rx
  * buffers, burst 32, 8192 mbufs, hugepages (DPDK {@code --in-memory --single-file-segments -m 128},
@@ -30,9 +32,9 @@ import java.util.regex.Pattern;
  * other jobs are bimodal: read the medians, and the per-run lines.
  */
 public final class VhostBench {
-    static final int SECONDS = 8;
+    static final int SECONDS = 10;
     static final int ROUNDS = 3;
-    static final int WARMUP_PERIODS = 3;
+    static final int WARMUP_SECONDS = 3;
     private static final String FORWARDING = "forwards packets on";
     private static final Pattern RX = Pattern.compile("^\\s*Rx-pps:\\s+(\\d+)", Pattern.MULTILINE);
     private static final List<String> SENDER_LCORES = List.of("-l", "0,1", "--main-lcore", "1");
@@ -75,9 +77,18 @@ public final class VhostBench {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length > 0) {
-            System.err.println("jpdk bench vhost: takes no arguments, not " + String.join(" ", args));
-            System.exit(1);
+        int rounds = ROUNDS;
+        List<String> only = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--rounds") && i + 1 < args.length && args[i + 1].matches("[1-9][0-9]{0,2}")) {
+                rounds = Integer.parseInt(args[++i]);
+            } else if (args[i].matches("(v2h|h2v)(_(jpdk|dpdk)){0,2}")) {
+                only.add(args[i]);
+            } else {
+                System.err.println("jpdk bench vhost: '" + args[i] + "' is neither --rounds N (1-999) nor a pairing such as v2h, h2v_jpdk or"
+                        + " v2h_dpdk_jpdk (direction, front end, back end); usage: bench vhost [--rounds N] [pairing...]");
+                System.exit(1);
+            }
         }
         Path dpdk = Bench.findProgram("dpdk-testpmd");
         if (dpdk == null) {
@@ -91,7 +102,8 @@ public final class VhostBench {
             for (Side virtio : Side.values()) {
                 for (Side vhost : Side.values()) {
                     if (vhost == Side.JPDK && !ourVhost) continue;
-                    pairs.add(new Pair(virtio, vhost, toVhost));
+                    Pair p = new Pair(virtio, vhost, toVhost);
+                    if (only.isEmpty() || only.stream().anyMatch(o -> p.name().startsWith(o))) pairs.add(p);
                 }
             }
         }
@@ -101,8 +113,11 @@ public final class VhostBench {
         Map<String, List<Double>> rates = new LinkedHashMap<>();
         try {
             int run = 0;
-            for (int round = 0; round < ROUNDS; round++) {
-                for (Pair p : pairs) rates.computeIfAbsent(p.name(), k -> new ArrayList<>()).addAll(run(p, dir, dpdk, ++run));
+            for (int round = 0; round < rounds; round++) {
+                for (Pair p : pairs) {
+                    List<Double> r = run(p, dir, dpdk, ++run);
+                    if (!r.isEmpty()) rates.computeIfAbsent(p.name(), k -> new ArrayList<>()).add(AfPacketBench.median(r));
+                }
             }
         } finally {
             teardown(dir);
@@ -143,10 +158,15 @@ public final class VhostBench {
             Thread.sleep(1500);
             String rxOut = receiver.interruptAndWait(20);
             if (rxOut == null) rxOut = receiver.output();
-            List<Double> rx = AfPacketBench.steady(rxOut, RX, WARMUP_PERIODS);
-            if (rx.isEmpty()) return failed(what, receiver);
+            List<Double> rx = receiver.steadyRates(RX, WARMUP_SECONDS);
+            if (rx.isEmpty()) {
+                var m = RX.matcher(rxOut);
+                StringBuilder seen = new StringBuilder();
+                while (m.find()) seen.append(' ').append(m.group(1));
+                return failed(what + " (no steady rate after " + WARMUP_SECONDS + " s of warm-up; its per-second Rx-pps:" + seen + ")", receiver);
+            }
             System.out.printf("# %s: receiver %.3f Mpps (median per second after %d s warm-up)%s%n", what, AfPacketBench.median(rx),
-                    WARMUP_PERIODS, txOut == null ? "; the sender did not end cleanly" : "");
+                    WARMUP_SECONDS, txOut == null ? "; the sender did not end cleanly" : "");
             return rx;
         } finally {
             if (front != null) front.close();
