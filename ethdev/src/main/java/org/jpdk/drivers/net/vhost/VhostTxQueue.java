@@ -51,6 +51,13 @@ final class VhostTxQueue extends TxQueue {
         }
     }
 
+    /**
+     * Split: in chunks of up to {@link VringView#CHUNK} frames, first reserves and walks the
+     * buffers of every frame of the chunk (reading the avail ring and descriptors the front end
+     * just wrote: cache misses that overlap when nothing waits on them), then copies every frame,
+     * then writes the used elements; the used idx once, at the end of the burst. DPDK's vhost
+     * (virtio_dev_rx_split) works in the same order, for the same reason.
+     */
     private int sendSplit(VringView v, Mbuf[] pkts, int off, int n) {
         SplitRing r = v.split;
         int la = v.lastAvail;
@@ -59,42 +66,68 @@ final class VhostTxQueue extends TxQueue {
             v.fault("avail idx is " + avail + " entries past ours in a ring of " + v.size);
             return 0;
         }
+        int[] fHeads = v.frameHeads, fBufs = v.frameBufs;
         int used = v.lastUsed, done = 0, dropped = 0;
         long bytes = 0;
-        for (; done < n; done++) {
-            Mbuf m = pkts[off + done];
-            long need = v.hdrSize + (long) m.pktLen();
-            int heads = 0, nb = 0;
-            long cap = 0;
-            while (cap < need && heads < avail && (heads == 0 || v.mergeable)) {
-                int head = r.availRing(la + heads);
-                int start = nb;
-                nb = v.walkSplit(head, nb);
-                if (nb < 0) return finish(v, pkts, off, done, dropped, bytes, used);
-                long c = capacity(v, start, nb);
-                if (c < 0) return finish(v, pkts, off, done, dropped, bytes, used);
-                v.headId[heads] = head;
-                v.headCap[heads] = c;
-                heads++;
-                cap += c;
+        boolean more = true;
+        while (more && done < n) {
+            // 1: reserve and walk; a frame that finds too little room ends the burst
+            int chunk = Math.min(n - done, VringView.CHUNK), f = 0, heads = 0, nb = 0;
+            fHeads[0] = 0;
+            fBufs[0] = 0;
+            for (; f < chunk; f++) {
+                if (nb >= v.size) break;                                      // scratch: the next chunk
+                long need = v.hdrSize + (long) pkts[off + done + f].pktLen();
+                int h0 = heads, b0 = nb;
+                long cap = 0;
+                while (cap < need && heads < avail && (heads == h0 || v.mergeable)) {
+                    int head = r.availRing(la + heads);
+                    int start = nb;
+                    nb = v.walkSplit(head, nb);
+                    if (nb < 0) return 0;                                     // faulted: nothing is published
+                    long c = capacity(v, start, nb);
+                    if (c < 0) return 0;
+                    v.headId[heads] = head;
+                    v.headCap[heads] = c;
+                    heads++;
+                    cap += c;
+                }
+                if (cap < need) {
+                    boolean walked = heads > h0;
+                    heads = h0;                                               // the chains stay for the next frame
+                    nb = b0;
+                    if (!walked || v.mergeable) {                             // no room now: the rest stays with the caller
+                        more = false;
+                        break;
+                    }
+                    // this frame can never fit one buffer: dropped, counted, the chain left for the next
+                }
+                fHeads[f + 1] = heads;
+                fBufs[f + 1] = nb;
+                // the header now: its store (a line the front end last read) is under way while the next chains are walked
+                if (heads != h0) writeHeader(v, pkts[off + done + f], b0, heads - h0);
             }
-            if (cap < need) {
-                if (heads == 1 && !v.mergeable && avail > 0) {                // this frame can never fit one buffer
+            // 2: copy the frames that got buffers
+            for (int i = 0; i < f; i++) if (fHeads[i] != fHeads[i + 1]) copyFrame(v, pkts[off + done + i], fBufs[i]);
+            // 3: return every head as used, with the bytes written to it
+            for (int i = 0; i < f; i++) {
+                int h0 = fHeads[i], h1 = fHeads[i + 1];
+                if (h0 == h1) {
                     dropped++;
                     continue;
                 }
-                break;                                                        // no room now: the rest stays with the caller
-            }
-            copyOut(v, m, nb, heads);
-            long left = need;
-            for (int h = 0; h < heads; h++) {
-                long w = Math.min(left, v.headCap[h]);
-                r.usedElem(used++, v.headId[h], (int) w);
-                left -= w;
+                Mbuf m = pkts[off + done + i];
+                long left = v.hdrSize + (long) m.pktLen();
+                for (int h = h0; h < h1; h++) {
+                    long w = Math.min(left, v.headCap[h]);
+                    r.usedElem(used++, v.headId[h], (int) w);
+                    left -= w;
+                }
+                bytes += m.pktLen();
             }
             la += heads;
             avail -= heads;
-            bytes += m.pktLen();
+            done += f;
         }
         v.lastAvail = la & 0xffff;
         return finish(v, pkts, off, done, dropped, bytes, used);
@@ -153,7 +186,7 @@ final class VhostTxQueue extends TxQueue {
                 }
                 break;
             }
-            copyOut(v, m, nb, heads);
+            copyOut(v, m, 0, heads);
             long left = need;
             for (int h = 0; h < heads; h++) {
                 long wr = Math.min(left, v.headCap[h]);
@@ -181,20 +214,36 @@ final class VhostTxQueue extends TxQueue {
         return c;
     }
 
-    /** Writes the header and then the frame of {@code m} across buffers {@code [0, nb)}. */
-    private static void copyOut(VringView v, Mbuf m, int nb, int heads) {
-        MemorySegment hdr = v.hdr;
-        if ((m.olFlags & (Mbuf.F_TX_L4_MASK | Mbuf.F_TX_TCP_SEG | Mbuf.F_TX_IP_CKSUM | Mbuf.F_RX_L4_CKSUM_MASK)) == 0) {
-            VirtioNetHeader.writePlain(hdr, 0, v.hdrSize);
+    /** Writes the header and then the frame of {@code m} across the buffers from {@code first} on (they were checked to fit it). */
+    private static void copyOut(VringView v, Mbuf m, int first, int heads) {
+        writeHeader(v, m, first, heads);
+        copyFrame(v, m, first);
+    }
+
+    /**
+     * Writes the virtio-net header of {@code m} at the start of buffer {@code first}: straight
+     * into guest memory when that buffer holds it whole (always, with the front ends we know),
+     * else through the scratch header across buffers.
+     */
+    private static void writeHeader(VringView v, Mbuf m, int first, int heads) {
+        int size = v.hdrSize;
+        boolean plain = (m.olFlags & (Mbuf.F_TX_L4_MASK | Mbuf.F_TX_TCP_SEG | Mbuf.F_TX_IP_CKSUM | Mbuf.F_RX_L4_CKSUM_MASK)) == 0;
+        MemorySegment hdr;
+        long at;
+        boolean direct = v.bufLen[first] >= size;
+        if (direct) {
+            hdr = v.mem.segment(v.bufRegion[first]);
+            at = v.bufOff[first];
         } else {
-            VirtioNetHeader.fromMbuf(m, v.features, hdr, 0, v.hdrSize);
+            hdr = v.hdr;
+            at = 0;
         }
-        if (v.hdrSize == VirtioNetHeader.SIZE) VirtioNetHeader.numBuffers(hdr, 0, heads);
-        int b = 0;
-        long pos = 0;
-        // the header
-        long k = v.hdrSize;
-        long from = 0;
+        if (plain) VirtioNetHeader.writePlain(hdr, at, size);
+        else VirtioNetHeader.fromMbuf(m, v.features, hdr, at, size);
+        if (size == VirtioNetHeader.SIZE) VirtioNetHeader.numBuffers(hdr, at, heads);
+        if (direct) return;
+        int b = first;
+        long pos = 0, from = 0, k = size;
         while (k > 0) {
             long room = v.bufLen[b] - pos;
             if (room == 0) {
@@ -208,7 +257,13 @@ final class VhostTxQueue extends TxQueue {
             pos += c;
             k -= c;
         }
-        // the frame, segment by segment
+    }
+
+    /** Copies the frame of {@code m}, segment by segment, into the buffers from {@code first} on, after the header. */
+    private static void copyFrame(VringView v, Mbuf m, int first) {
+        int b = first;
+        long pos = v.hdrSize;
+        while (pos > v.bufLen[b]) pos -= v.bufLen[b++];                      // past the header (zero-length buffers are not listed)
         for (Mbuf s = m; s != null; s = s.next()) {
             MemorySegment src = s.buffer();
             long at = s.dataOff();

@@ -56,6 +56,15 @@ final class VringView {
     /** Mergeable receive buffers: the heads one frame spans, their capacity and (packed) descriptors. */
     final int[] headId, headDescs;
     final long[] headCap;
+    /**
+     * Split bursts are walked whole before a byte is copied (so that the cache misses on the
+     * front end's descriptors overlap, and so do the copies' stores): frame {@code f} of a chunk
+     * took heads {@code [frameHeads[f], frameHeads[f + 1])} and buffers {@code [frameBufs[f],
+     * frameBufs[f + 1])} of the scratch lists. A frame starts only while fewer than {@code size}
+     * buffers are taken, so each frame has the {@code size + 64} buffers one chain may need.
+     */
+    static final int CHUNK = 64;
+    final int[] frameHeads = new int[CHUNK + 1], frameBufs = new int[CHUNK + 1];
     /** Packed: descriptors each walked head took from the ring (1 with indirect). */
     int chainDescs;
     /** Packed: the buffer id of the last walked chain. */
@@ -88,7 +97,7 @@ final class VringView {
         this.hdrSize = hdrSize;
         this.what = what;
         this.hdr = arena.allocate(16, 8);
-        int scratch = size + 64;
+        int scratch = 2 * size + 64;
         bufRegion = new int[scratch];
         bufOff = new long[scratch];
         bufLen = new long[scratch];

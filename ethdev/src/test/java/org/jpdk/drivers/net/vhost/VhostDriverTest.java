@@ -155,6 +155,78 @@ class VhostDriverTest {
         roundTrip(true, ALL, 64, 1500, 2000);
     }
 
+    /**
+     * Split bursts longer than one walk-then-copy chunk ({@code VringView.CHUNK}, 64), frames
+     * spanning several mergeable buffers, and a transmit burst that finds room for only part of
+     * it: what fits goes in order, the rest stays with the caller and goes once buffers come.
+     */
+    @Test
+    void splitBurstsLongerThanAChunkAndTooLittleRoomForAll() {
+        init("");
+        try (TestFrontEnd fe = frontEnd(false).handshake(ALL)) {
+            assertTrue(port.waitLinkUp(Duration.ofSeconds(10)).up());
+            int n = 100;
+            for (int i = 0; i < n; i++) assertTrue(fe.transmit(frame(60 + 13 * i, i)));
+            List<byte[]> got = new ArrayList<>();
+            Mbuf[] burst = new Mbuf[128];
+            long end = System.nanoTime() + 5_000_000_000L;
+            while (got.size() < n && System.nanoTime() < end) {
+                int k = port.rxBurst(0, burst, burst.length);
+                for (int i = 0; i < k; i++) {
+                    got.add(burst[i].data().toArray(ValueLayout.JAVA_BYTE));
+                    burst[i].free();
+                }
+            }
+            assertEquals(n, got.size());
+            for (int i = 0; i < n; i++) assertArrayEquals(frame(60 + 13 * i, i), got.get(i), "frame " + i);
+            assertEquals(n, fe.txCompleted());
+
+            // 200 receive buffers of 256 bytes; frame i needs ceil((hdr + len) / 256) of them
+            int bufs = 200, buf = 256, h = fe.hdrSize();
+            fe.postRx(bufs, buf);
+            Mbuf[] out = new Mbuf[n];
+            int fit = 0, need = 0;
+            for (int i = 0; i < n; i++) {
+                out[i] = mbuf(frame(64 + 10 * i, 100 + i));
+                need += (h + 64 + 10 * i + buf - 1) / buf;
+                if (need <= bufs) fit = i + 1;
+            }
+            assertTrue(fit > 64 && fit < n, "the test needs a first part longer than a chunk: " + fit);
+            assertEquals(fit, port.txBurst(0, out, n), "the frames that fit, in order");
+            List<byte[]> back = fe.received();
+            assertEquals(fit, back.size());
+            for (int i = 0; i < fit; i++) assertArrayEquals(frame(64 + 10 * i, 100 + i), back.get(i), "frame " + i + " to the front end");
+            fe.postRx(250, buf);
+            assertEquals(n - fit, port.txBurst(0, out, fit, n - fit), "the rest, once buffers came");
+            back = fe.received();
+            assertEquals(n - fit, back.size());
+            for (int i = fit; i < n; i++) assertArrayEquals(frame(64 + 10 * i, 100 + i), back.get(i - fit), "frame " + i + " to the front end");
+            assertEquals(n, port.stats().opackets);
+            assertEquals(0, port.stats().oerrors);
+        }
+    }
+
+    /** Without mergeable buffers a frame longer than the next buffer is dropped and counted; that buffer serves the next frame. */
+    @Test
+    void withoutMergeableBuffersAFrameThatCannotFitIsDroppedAndItsBufferServesTheNext() {
+        init("");
+        try (TestFrontEnd fe = frontEnd(false).handshake(bit(VirtioFeatures.F_PROTOCOL_FEATURES))) {
+            assertTrue(port.waitLinkUp(Duration.ofSeconds(10)).up());
+            fe.postRx(3, 512);
+            int[] lens = {64, 1000, 70, 80};
+            Mbuf[] out = new Mbuf[lens.length];
+            for (int i = 0; i < lens.length; i++) out[i] = mbuf(frame(lens[i], i));
+            assertEquals(lens.length, port.txBurst(0, out, lens.length), "the dropped frame is taken (and freed) too");
+            List<byte[]> back = fe.received();
+            assertEquals(3, back.size());
+            assertArrayEquals(frame(64, 0), back.get(0));
+            assertArrayEquals(frame(70, 2), back.get(1));
+            assertArrayEquals(frame(80, 3), back.get(2));
+            assertEquals(3, port.stats().opackets);
+            assertEquals(1, port.stats().oerrors);
+        }
+    }
+
     @Test
     void framesLongerThanAnMbufAreChainedOrDroppedWithLinearBuffer() {
         init("");
