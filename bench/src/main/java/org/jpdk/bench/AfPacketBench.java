@@ -160,17 +160,30 @@ public final class AfPacketBench {
         return s == Side.JPDK ? "jpdk" : "dpdk";
     }
 
-    private static List<Double> failed(String pair, Peer p) {
-        System.out.println("# " + pair + ": " + p.who + " failed; its output ends with:");
+    /** Says that {@code p} failed in the run {@code what}, with the last lines it printed; no rates. */
+    static List<Double> failed(String what, Peer p) {
+        System.out.println("# " + what + ": " + p.who + " failed; its output ends with:");
         String[] l = p.output().split("\n");
         for (int i = Math.max(0, l.length - 8); i < l.length; i++) System.out.println("#   " + l[i]);
         return List.of();
     }
 
     static List<String> command(Side side, String ns, String vdev, List<String> lcores, String mode, Path dpdk, String role) {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-        List<String> app = List.of("--forward-mode=" + mode, "--stats-period=1", "--burst=32", "--txpkts=64", "--total-num-mbufs=8192");
-        if (side == Side.JPDK) {
+        return testpmd(side == Side.JPDK, List.of("ip", "netns", "exec", ns), lcores, List.of("--no-huge"),
+                List.of("--no-huge", "-m", "128", "--file-prefix=" + prefix(ns, role)), vdev, mode, dpdk);
+    }
+
+    /**
+     * The command line of one testpmd of the cross-process benchmarks: ours (this jar's launcher,
+     * ParallelGC, 512 MiB of heap, {@code ourEal}) or dpdk-testpmd (line-buffered through stdbuf,
+     * {@code --no-pci} and {@code dpdkEal}), after {@code wrapper} (such as {@code ip netns exec
+     * NS}), with the same application options on both: forwarding mode, statistics every second,
+     * bursts of 32, 64-byte frames, 8192 mbufs.
+     */
+    static List<String> testpmd(boolean ours, List<String> wrapper, List<String> lcores, List<String> ourEal, List<String> dpdkEal,
+                                String vdev, String mode, Path dpdk) {
+        List<String> cmd = new ArrayList<>(wrapper);
+        if (ours) {
             String java = ProcessHandle.current().info().command().orElse("java");
             String jar;
             try {
@@ -181,15 +194,29 @@ public final class AfPacketBench {
             cmd.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-XX:+UseParallelGC",
                     "-cp", jar, "org.jpdk.app.Launcher", "testpmd"));
             cmd.addAll(lcores);
-            cmd.addAll(List.of("--no-huge", "--vdev", vdev, "--"));
+            cmd.addAll(ourEal);
+            cmd.addAll(List.of("--vdev", vdev, "--"));
         } else {
             // stdbuf: C buffers a piped stdout fully, and the start line must show when printed
             cmd.addAll(List.of("stdbuf", "-oL", dpdk.toString()));
             cmd.addAll(lcores);
-            cmd.addAll(List.of("--no-pci", "--no-huge", "-m", "128", "--file-prefix=" + prefix(ns, role), "--vdev=" + vdev, "--"));
+            cmd.add("--no-pci");
+            cmd.addAll(dpdkEal);
+            cmd.addAll(List.of("--vdev=" + vdev, "--"));
         }
-        cmd.addAll(app);
+        cmd.addAll(List.of("--forward-mode=" + mode, "--stats-period=1", "--burst=32", "--txpkts=64", "--total-num-mbufs=8192"));
         return cmd;
+    }
+
+    /** Kills the testpmds still running and removes {@code dir} (the sockets' directory) with what is in it. */
+    static void removeAll(Path dir) {
+        for (Peer p : LIVE) p.close();
+        try (var files = java.nio.file.Files.list(dir)) {
+            for (Path f : files.toList()) java.nio.file.Files.deleteIfExists(f);
+            java.nio.file.Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            // gone already
+        }
     }
 
     private static String prefix(String ns, String role) {

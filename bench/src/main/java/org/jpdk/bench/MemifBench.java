@@ -86,7 +86,7 @@ public final class MemifBench {
         }
         pairs.add(new Pair("jpdk_jpdk_zc", Side.JPDK, Side.JPDK, true));
         Path dir = Files.createTempDirectory("jpdkbench-memif");
-        Thread cleanup = new Thread(() -> teardown(dir), "memif-bench-cleanup");
+        Thread cleanup = new Thread(() -> AfPacketBench.removeAll(dir), "memif-bench-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         Map<String, List<Double>> rates = new LinkedHashMap<>();
         try {
@@ -95,7 +95,7 @@ public final class MemifBench {
                 for (Pair p : pairs) rates.computeIfAbsent(p.name, k -> new ArrayList<>()).addAll(run(p, dir, dpdk, ++run));
             }
         } finally {
-            teardown(dir);
+            AfPacketBench.removeAll(dir);
             Runtime.getRuntime().removeShutdownHook(cleanup);
         }
         Map<String, Double> med = new LinkedHashMap<>();
@@ -120,19 +120,19 @@ public final class MemifBench {
         try {
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (!Files.exists(sock) && System.nanoTime() < end) Thread.sleep(20);
-            if (!Files.exists(sock)) return failed(what, receiver);
+            if (!Files.exists(sock)) return AfPacketBench.failed(what, receiver);
             sender = AfPacketBench.Peer.start(command(p.tx, "client", sock, p.zeroCopy, SENDER_LCORES, "txonly", dpdk, "tx" + n),
                     name(p.tx) + " sender");
-            if (!receiver.await(FORWARDING, 30)) return failed(what, receiver);
-            if (!sender.await(FORWARDING, 30)) return failed(what, sender);
+            if (!receiver.await(FORWARDING, 30)) return AfPacketBench.failed(what, receiver);
+            if (!sender.await(FORWARDING, 30)) return AfPacketBench.failed(what, sender);
             Thread.sleep(TimeUnit.SECONDS.toMillis(SECONDS));
             // the sender first (DPDK 22.11's memif client may crash when its server goes first); the
             // receiver's last, partly idle, second is left out of its figure
             String txOut = stop(sender, what);
             Thread.sleep(1500);
             String rxOut = stop(receiver, what);
-            if (rxOut == null) return failed(what, receiver);
-            if (txOut == null) return failed(what, sender);
+            if (rxOut == null) return AfPacketBench.failed(what, receiver);
+            if (txOut == null) return AfPacketBench.failed(what, sender);
             List<Double> rx = receiver.steadyRates(RX, WARMUP_PERIODS);
             System.out.printf("# %s: sender %.3f Mpps, receiver %.3f Mpps (median per second after %d s warm-up)%n",
                     what, AfPacketBench.median(sender.steadyRates(TX, WARMUP_PERIODS)), AfPacketBench.median(rx), WARMUP_PERIODS);
@@ -169,51 +169,14 @@ public final class MemifBench {
         return s == Side.JPDK ? "jpdk" : "dpdk";
     }
 
-    private static List<Double> failed(String what, AfPacketBench.Peer p) {
-        System.out.println("# " + what + ": " + p.who + " failed; its output ends with:");
-        String[] l = p.output().split("\n");
-        for (int i = Math.max(0, l.length - 8); i < l.length; i++) System.out.println("#   " + l[i]);
-        return List.of();
-    }
-
     static List<String> command(Side side, String role, Path sock, boolean zeroCopy, List<String> lcores, String mode, Path dpdk,
                                 String run) {
-        List<String> app = List.of("--forward-mode=" + mode, "--stats-period=1", "--burst=32", "--txpkts=64", "--total-num-mbufs=8192");
         String vdev = "net_memif0,role=" + role + ",socket=" + sock + ",socket-abstract=no" + (zeroCopy ? ",zero-copy=yes" : "");
-        List<String> cmd = new ArrayList<>();
-        if (side == Side.JPDK) {
-            String java = ProcessHandle.current().info().command().orElse("java");
-            String jar;
-            try {
-                jar = Path.of(MemifBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
-            } catch (java.net.URISyntaxException e) {
-                throw new IllegalStateException("cannot locate the bench jar: " + e.getMessage(), e);
-            }
-            cmd.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-XX:+UseParallelGC",
-                    "-cp", jar, "org.jpdk.app.Launcher", "testpmd"));
-            cmd.addAll(lcores);
-            cmd.addAll(List.of("--vdev", vdev, "--"));
-        } else {
-            cmd.addAll(List.of("stdbuf", "-oL", dpdk.toString()));
-            cmd.addAll(lcores);
-            cmd.addAll(List.of("--no-pci", "--in-memory", "-m", "128", "--file-prefix=" + prefix(run), "--vdev=" + vdev, "--"));
-        }
-        cmd.addAll(app);
-        return cmd;
+        return AfPacketBench.testpmd(side == Side.JPDK, List.of(), lcores, List.of(),
+                List.of("--in-memory", "-m", "128", "--file-prefix=" + prefix(run)), vdev, mode, dpdk);
     }
 
     private static String prefix(String run) {
         return "jpdkbench" + ProcessHandle.current().pid() + "m" + run;
-    }
-
-    /** Kills the testpmds still running and removes the sockets' directory. */
-    private static void teardown(Path dir) {
-        for (AfPacketBench.Peer p : AfPacketBench.LIVE) p.close();
-        try (var files = Files.list(dir)) {
-            for (Path f : files.toList()) Files.deleteIfExists(f);
-            Files.deleteIfExists(dir);
-        } catch (IOException e) {
-            // gone already
-        }
     }
 }

@@ -108,7 +108,7 @@ public final class VhostBench {
             }
         }
         Path dir = Files.createTempDirectory("jpdkbench-vhost");
-        Thread cleanup = new Thread(() -> teardown(dir), "vhost-bench-cleanup");
+        Thread cleanup = new Thread(() -> AfPacketBench.removeAll(dir), "vhost-bench-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         Map<String, List<Double>> rates = new LinkedHashMap<>();
         try {
@@ -120,7 +120,7 @@ public final class VhostBench {
                 }
             }
         } finally {
-            teardown(dir);
+            AfPacketBench.removeAll(dir);
             Runtime.getRuntime().removeShutdownHook(cleanup);
         }
         Map<String, Double> med = new LinkedHashMap<>();
@@ -147,12 +147,12 @@ public final class VhostBench {
         try {
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (!Files.exists(sock) && System.nanoTime() < end) Thread.sleep(20);
-            if (!Files.exists(sock)) return failed(what, back);
+            if (!Files.exists(sock)) return AfPacketBench.failed(what, back);
             front = AfPacketBench.Peer.start(command(p.virtio, "net_virtio_user0,path=" + sock + ",queues=1",
                     vhostSends ? RECEIVER_LCORES : SENDER_LCORES, vhostSends ? "rxonly" : "txonly", dpdk, "v" + n), side(p.virtio) + " virtio-user");
             AfPacketBench.Peer sender = vhostSends ? back : front, receiver = vhostSends ? front : back;
-            if (!receiver.await(FORWARDING, 30)) return failed(what, receiver);
-            if (!sender.await(FORWARDING, 30)) return failed(what, sender);
+            if (!receiver.await(FORWARDING, 30)) return AfPacketBench.failed(what, receiver);
+            if (!sender.await(FORWARDING, 30)) return AfPacketBench.failed(what, sender);
             Thread.sleep(TimeUnit.SECONDS.toMillis(SECONDS));
             String txOut = sender.interruptAndWait(20);
             Thread.sleep(1500);
@@ -163,7 +163,7 @@ public final class VhostBench {
                 var m = RX.matcher(rxOut);
                 StringBuilder seen = new StringBuilder();
                 while (m.find()) seen.append(' ').append(m.group(1));
-                return failed(what + " (no steady rate after " + WARMUP_SECONDS + " s of warm-up; its per-second Rx-pps:" + seen + ")", receiver);
+                return AfPacketBench.failed(what + " (no steady rate after " + WARMUP_SECONDS + " s of warm-up; its per-second Rx-pps:" + seen + ")", receiver);
             }
             System.out.printf("# %s: receiver %.3f Mpps (median per second after %d s warm-up)%s%n", what, AfPacketBench.median(rx),
                     WARMUP_SECONDS, txOut == null ? "; the sender did not end cleanly" : "");
@@ -185,50 +185,12 @@ public final class VhostBench {
         return s == Side.JPDK ? "jpdk" : "dpdk";
     }
 
-    private static List<Double> failed(String what, AfPacketBench.Peer p) {
-        System.out.println("# " + what + ": " + p.who + " failed; its output ends with:");
-        String[] l = p.output().split("\n");
-        for (int i = Math.max(0, l.length - 8); i < l.length; i++) System.out.println("#   " + l[i]);
-        return List.of();
-    }
-
     static List<String> command(Side side, String vdev, List<String> lcores, String mode, Path dpdk, String run) {
-        List<String> app = List.of("--forward-mode=" + mode, "--stats-period=1", "--burst=32", "--txpkts=64", "--total-num-mbufs=8192");
-        List<String> cmd = new ArrayList<>();
-        if (side == Side.JPDK) {
-            String java = ProcessHandle.current().info().command().orElse("java");
-            String jar;
-            try {
-                jar = Path.of(VhostBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
-            } catch (java.net.URISyntaxException e) {
-                throw new IllegalStateException("cannot locate the bench jar: " + e.getMessage(), e);
-            }
-            cmd.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-XX:+UseParallelGC",
-                    "-cp", jar, "org.jpdk.app.Launcher", "testpmd"));
-            cmd.addAll(lcores);
-            cmd.addAll(List.of("--vdev", vdev, "--"));
-        } else {
-            cmd.addAll(List.of("stdbuf", "-oL", dpdk.toString()));
-            cmd.addAll(lcores);
-            cmd.addAll(List.of("--no-pci", "--in-memory", "--single-file-segments", "-m", "128", "--file-prefix=" + prefix(run),
-                    "--vdev=" + vdev, "--"));
-        }
-        cmd.addAll(app);
-        return cmd;
+        return AfPacketBench.testpmd(side == Side.JPDK, List.of(), lcores, List.of(),
+                List.of("--in-memory", "--single-file-segments", "-m", "128", "--file-prefix=" + prefix(run)), vdev, mode, dpdk);
     }
 
     private static String prefix(String run) {
         return "jpdkbench" + ProcessHandle.current().pid() + "v" + run;
-    }
-
-    /** Kills the testpmds still running and removes the sockets' directory. */
-    private static void teardown(Path dir) {
-        for (AfPacketBench.Peer p : AfPacketBench.LIVE) p.close();
-        try (var files = Files.list(dir)) {
-            for (Path f : files.toList()) Files.deleteIfExists(f);
-            Files.deleteIfExists(dir);
-        } catch (IOException e) {
-            // gone already
-        }
     }
 }
