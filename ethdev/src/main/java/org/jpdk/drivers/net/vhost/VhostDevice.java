@@ -60,6 +60,8 @@ final class VhostDevice extends EthDevOps implements Runnable {
     private boolean started, stopping;
     private VhostSession session;
     private long nextAttempt;
+    /** When the listener, taken out of the epoll set by a failed accept (EMFILE and the like), goes back in; 0: it is in. */
+    private long listenAgainAt;
     private String lastConnectError;
     // read by any thread
     private volatile boolean linkUp;
@@ -269,6 +271,7 @@ final class VhostDevice extends EthDevOps implements Runnable {
                 if (stopping) break;
                 timeout = cfg.client() && session == null && started
                         ? (int) Math.max(0, Math.min(1000, (nextAttempt - System.nanoTime()) / 1_000_000)) : 1000;
+                if (listenAgainAt != 0) timeout = (int) Math.clamp((listenAgainAt - System.nanoTime()) / 1_000_000, 0, timeout);
             }
             int n = epoll.await(timeout);
             synchronized (this) {
@@ -290,6 +293,10 @@ final class VhostDevice extends EthDevOps implements Runnable {
                     if (session != null) disconnect(f, true);
                 }
                 if (cfg.client() && session == null && started && System.nanoTime() - nextAttempt >= 0) connect();
+                if (listenAgainAt != 0 && System.nanoTime() - listenAgainAt >= 0) {
+                    listenAgainAt = 0;
+                    epoll.add(listener.fd(), Epoll.EPOLLIN, LISTEN_TAG);
+                }
             }
         }
         synchronized (this) {
@@ -297,9 +304,25 @@ final class VhostDevice extends EthDevOps implements Runnable {
         }
     }
 
+    /**
+     * Takes the front ends waiting on the listener. When the process is out of descriptors (or
+     * the kernel of memory), the listener leaves the epoll set for a second, with one log line,
+     * rather than wake the thread again at once for the same error.
+     */
     private void accept() {
         UnixSocket s;
-        while ((s = listener.accept()) != null) {
+        while (true) {
+            try {
+                s = listener.accept();
+            } catch (LinuxException e) {
+                int errno = e.errno();
+                if (errno != Errno.EMFILE && errno != Errno.ENFILE && errno != Errno.ENOBUFS && errno != Errno.ENOMEM) throw e;
+                LOG.log(Log.WARNING, "%s: cannot accept a front end on %s: %s; listening again in 1 s", name(), cfg.iface(), Errno.name(errno));
+                epoll.remove(listener.fd());
+                listenAgainAt = System.nanoTime() + 1_000_000_000L;
+                return;
+            }
+            if (s == null) return;
             if (session != null) {
                 LOG.log(Log.WARNING, "%s: a second front end connected to %s; refused (one at a time)", name(), cfg.iface());
                 s.close();

@@ -364,6 +364,7 @@ final class VhostSession {
         try {
             reset();
         } finally {
+            msg.closeFds();                                                   // those of a last message refused or not used
             channel.close();
             if (arena.scope().isAlive()) arena.close();
         }
