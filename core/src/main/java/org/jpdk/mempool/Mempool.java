@@ -103,7 +103,7 @@ public final class Mempool<T> implements AutoCloseable {
         this.memzone = mz;
         int ringFlags = Ring.F_EXACT_SZ | ((flags & F_SP_PUT) != 0 ? Ring.F_SP_ENQ : 0)
                 | ((flags & F_SC_GET) != 0 ? Ring.F_SC_DEQ : 0);
-        this.ring = Ring.create("MP_" + name, n, ringFlags);
+        this.ring = Ring.create("MP_" + name, n, ringFlags, type);
         this.objects = newArray(n);
         MemorySegment region = mz.segment();
         for (int i = 0; i < n; i++) {

@@ -187,4 +187,36 @@ class RingTest {
                     && s.contains("ph=3"), s);
         }
     }
+
+    /**
+     * A typed ring stores into an array of its element type; a wrong element is refused before
+     * anything is claimed, so the ring stays usable (a copy that failed half-way would have left
+     * a claimed range unpublished). Unchecked casts are the only way to get such an element in.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 2, 3, 4})
+    void typedRingRefusesAWrongElementBeforeClaimingAndStaysUsable(int flagSet) {
+        try (Ring<Integer> r = Ring.create("typed", 8, FLAG_SETS[flagSet], Integer.class)) {
+            assertSame(Integer.class, r.elementType());
+            Ring raw = r;
+            Object[] mixed = {1, 2, "three"};
+            String m = assertThrows(ArrayStoreException.class, () -> raw.enqueueBulk(mixed, 0, 3)).getMessage();
+            assertTrue(m.contains("typed") && m.contains("java.lang.Integer") && m.contains("java.lang.String"), m);
+            assertThrows(ArrayStoreException.class, () -> raw.enqueue("x"));
+            assertTrue(r.isEmpty(), "nothing was claimed");
+            assertEquals(2, raw.enqueueBulk(new Object[] {1, 2}, 0, 2), "an Object[] of the right elements is taken");
+            assertEquals(3, r.enqueueBulk(seq(3, 3), 0, 3));
+            assertThrows(ArrayStoreException.class, () -> raw.dequeueBulk(new String[5], 0, 5));
+            assertEquals(5, r.count(), "a refused dequeue takes nothing");
+            Object[] out = new Object[5];
+            assertEquals(5, raw.dequeueBulk(out, 0, 5));
+            assertArrayEquals(new Object[] {1, 2, 3, 4, 5}, out);
+            assertTrue(r.enqueue(6));
+            assertEquals(6, r.dequeue());
+        }
+        assertSame(Object.class, Ring.create("untyped", 4, 0).elementType());
+        Ring.lookup("untyped").close();
+        assertThrows(IllegalArgumentException.class, () -> Ring.create("prim", 4, 0, (Class) int.class));
+    }
 }

@@ -469,8 +469,8 @@ public final class Pipeline {
         int nl = lcoreIds.length;
         int workers = nl >= 3 ? nl - 2 : 1;
         int consumerFlags = workers > 1 ? 0 : Ring.F_SC_DEQ;
-        try (Ring<Mbuf> toWorkers = Ring.create("pl_rx", opt.ringSize, Ring.F_SP_ENQ | consumerFlags);
-             Ring<Mbuf> toTx = Ring.create("pl_tx", opt.ringSize, (workers > 1 ? 0 : Ring.F_SP_ENQ) | Ring.F_SC_DEQ)) {
+        try (Ring<Mbuf> toWorkers = Ring.create("pl_rx", opt.ringSize, Ring.F_SP_ENQ | consumerFlags, Mbuf.class);
+             Ring<Mbuf> toTx = Ring.create("pl_tx", opt.ringSize, (workers > 1 ? 0 : Ring.F_SP_ENQ) | Ring.F_SC_DEQ, Mbuf.class)) {
             RxStage rx = new RxStage(ports.toArray(new EthDev[0]), toWorkers, opt.burst);
             TxStage tx = new TxStage(toTx, pair, opt.burst);
             List<Runner> runners = new ArrayList<>();

@@ -116,11 +116,14 @@ public final class RingDriver implements EthDriver {
         }
         Ring<Mbuf> r = Ring.lookup(name);
         if (r != null) {
+            if (!r.elementType().isAssignableFrom(Mbuf.class)) {
+                throw args.error(key, name, "that ring holds " + r.elementType().getSimpleName() + ", not mbufs");
+            }
             if (!USERS.containsKey(r)) USERS.put(r, 0); // a ring the application made: never closed by us
             return r;
         }
         if (!create) throw args.error(key, name, "no ring of that name to attach to");
-        r = Ring.create(name, size, Ring.F_SP_ENQ | Ring.F_SC_DEQ);
+        r = Ring.create(name, size, Ring.F_SP_ENQ | Ring.F_SC_DEQ, Mbuf.class);
         USERS.put(r, 0);
         return r;
     }

@@ -229,6 +229,10 @@ class RingDriverTest {
         assertThrows(EalArgumentException.class, () -> EthDev.create("net_ring0,nodeaction=x:0:JOIN"));
         assertThrows(EalArgumentException.class, () -> EthDev.create("net_ring0,size=100"));
         assertThrows(EalArgumentException.class, () -> EthDev.create("net_ring0,rx_ring=a,nodeaction=x:0:CREATE"));
+        try (Ring<String> strings = Ring.create("strings", 64, 0, String.class)) {
+            assertEquals("--vdev net_ring0: rx_ring=strings: that ring holds String, not mbufs",
+                    assertThrows(EalArgumentException.class, () -> EthDev.create("net_ring0,rx_ring=strings")).getMessage());
+        }
     }
 
     @Test
