@@ -69,6 +69,15 @@ public final class Mempool<T> implements AutoCloseable {
      */
     public static final boolean DEBUG = debugDefault("jpdk.mempool.debug");
 
+    /**
+     * Per-call statistics (objects and calls got and put, per lcore), as DPDK's
+     * {@code RTE_LIBRTE_MEMPOOL_STATS}: four counter updates per get+put pair cost some 2 ns, a
+     * third of a cached single get+put, so they are off unless {@code -Djpdk.mempool.stats=true}
+     * (by default on exactly when assertions are, so on in tests). Failed gets are always counted:
+     * they are off the fast path and say the pool ran dry.
+     */
+    public static final boolean STATS = debugDefault("jpdk.mempool.stats");
+
     private static final ConcurrentHashMap<String, Mempool<?>> POOLS = new ConcurrentHashMap<>();
 
     /** Builds the handle of object {@code index}, once, at pool creation. */
@@ -210,8 +219,10 @@ public final class Mempool<T> implements AutoCloseable {
         if (len > 0) {
             T obj = (T) cache.objs[--len];
             cache.len = len;
-            cache.getSuccessObjs++;
-            cache.getSuccessBulks++;
+            if (STATS) {
+                cache.getSuccessObjs++;
+                cache.getSuccessBulks++;
+            }
             return obj;
         }
         return getSlowPath(cache);
@@ -261,8 +272,10 @@ public final class Mempool<T> implements AutoCloseable {
         if (n == 1) objs[off] = stack[len];
         else System.arraycopy(stack, len, objs, off, n);
         cache.len = len;
-        cache.getSuccessObjs += n;
-        cache.getSuccessBulks++;
+        if (STATS) {
+            cache.getSuccessObjs += n;
+            cache.getSuccessBulks++;
+        }
         return true;
     }
 
@@ -285,8 +298,10 @@ public final class Mempool<T> implements AutoCloseable {
         boolean ok = n <= 0 || ring.dequeueBulk(objs, off, n) == n;
         if (cache != null) {
             if (ok) {
-                cache.getSuccessObjs += n;
-                cache.getSuccessBulks++;
+                if (STATS) {
+                    cache.getSuccessObjs += n;
+                    cache.getSuccessBulks++;
+                }
             } else {
                 cache.getFailObjs += n;
                 cache.getFailBulks++;
@@ -304,15 +319,17 @@ public final class Mempool<T> implements AutoCloseable {
     public void put(T obj) {
         MempoolCache cache = defaultCache(Lcore.id());
         if (cache == null || cache.size == 0) {
-            if (cache != null) {
+            if (STATS && cache != null) {
                 cache.putObjs++;
                 cache.putBulks++;
             }
             if (!ring.enqueue(obj)) overflow(1);
             return;
         }
-        cache.putObjs++;
-        cache.putBulks++;
+        if (STATS) {
+            cache.putObjs++;
+            cache.putBulks++;
+        }
         int len = cache.len;
         cache.objs[len++] = obj;
         cache.len = len;
@@ -333,15 +350,17 @@ public final class Mempool<T> implements AutoCloseable {
     @SuppressWarnings("unchecked")
     public void genericPut(T[] objs, int off, int n, MempoolCache cache) {
         if (cache == null || n > cache.size) {
-            if (cache != null) {
+            if (STATS && cache != null) {
                 cache.putObjs += n;
                 cache.putBulks++;
             }
             if (n > 0 && ring.enqueueBulk(objs, off, n) != n) overflowBulk(objs, off, n);
             return;
         }
-        cache.putObjs += n;
-        cache.putBulks++;
+        if (STATS) {
+            cache.putObjs += n;
+            cache.putBulks++;
+        }
         int len = cache.len;
         if (n == 1) ((T[]) cache.objs)[len] = objs[off];
         else System.arraycopy(objs, off, (T[]) cache.objs, len, n);
@@ -536,6 +555,11 @@ public final class Mempool<T> implements AutoCloseable {
         }
         out.printf("    total_cache_count=%d%n  common_pool_count=%d%n", cached, ring.count());
         out.printf("  avail=%d%n  in_use=%d%n", availCount(), inUseCount());
+        if (!STATS) {
+            out.printf("  stats (lcores only; gets and puts are counted with -Djpdk.mempool.stats=true):%n"
+                    + "    get_fail_bulk=%d%n    get_fail_objs=%d%n", gFailB, gFail);
+            return;
+        }
         out.printf("  stats (lcores only):%n    put_bulk=%d%n    put_objs=%d%n    get_success_bulk=%d%n    get_success_objs=%d%n"
                 + "    get_fail_bulk=%d%n    get_fail_objs=%d%n", pB, p, gOkB, gOk, gFailB, gFail);
         for (int l = 0; l < caches.length; l++) {
@@ -547,7 +571,7 @@ public final class Mempool<T> implements AutoCloseable {
         }
     }
 
-    /** Sum over lcores of one statistic, for tests and monitoring. */
+    /** Sum over lcores of one statistic, for tests and monitoring; the get and put counts stay 0 unless {@link #STATS}. */
     public long statGetSuccessObjs() {
         long s = 0;
         for (MempoolCache c : caches) s += c.getSuccessObjs;

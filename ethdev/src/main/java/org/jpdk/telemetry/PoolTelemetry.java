@@ -48,9 +48,10 @@ final class PoolTelemetry {
             m.put("mz_socket_id", z.socketId());
             m.put("mz_flags", z.flags());
         }
-        m.put("get_success_objs", mp.statGetSuccessObjs());
+        // Successful gets and puts are counted only with -Djpdk.mempool.stats=true (Mempool.STATS).
+        if (Mempool.STATS) m.put("get_success_objs", mp.statGetSuccessObjs());
         m.put("get_fail_objs", mp.statGetFailObjs());
-        m.put("put_objs", mp.statPutObjs());
+        if (Mempool.STATS) m.put("put_objs", mp.statPutObjs());
         return m;
     }
 
