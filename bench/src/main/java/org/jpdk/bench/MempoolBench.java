@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jpdk.eal.Hugepages;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
@@ -43,6 +44,46 @@ public final class MempoolBench {
             }
             """;
 
+    /**
+     * The peer of {@code MbufPerf} (dpdk-test has no mbuf benchmark): rte_pktmbuf_alloc_bulk then
+     * rte_pktmbuf_free_bulk of 32 through the main lcore's default cache, the same pool geometry,
+     * timed in rounds of a million bursts; compiled here against Debian's libdpdk.
+     */
+    static final String MBUF_PERF = """
+            #include <stdio.h>
+            #include <time.h>
+            #include <rte_eal.h>
+            #include <rte_errno.h>
+            #include <rte_lcore.h>
+            #include <rte_mbuf.h>
+            static double now_ns(void) {
+                struct timespec t;
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                return t.tv_sec * 1e9 + t.tv_nsec;
+            }
+            int main(int argc, char **argv) {
+                if (rte_eal_init(argc, argv) < 0) { fprintf(stderr, "mbuf_perf: EAL init failed\\n"); return 1; }
+                struct rte_mempool *mp = rte_pktmbuf_pool_create("mbuf_perf", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                        rte_socket_id());
+                if (mp == NULL) { fprintf(stderr, "mbuf_perf: no pool: %s\\n", rte_strerror(rte_errno)); return 1; }
+                struct rte_mbuf *burst[32];
+                const long iters = 1000000;
+                for (int round = 0; round < ROUNDS; round++) {
+                    double t0 = now_ns();
+                    for (long i = 0; i < iters; i++) {
+                        if (rte_pktmbuf_alloc_bulk(mp, burst, 32) != 0) { fprintf(stderr, "mbuf_perf: alloc failed\\n"); return 1; }
+                        rte_pktmbuf_free_bulk(burst, 32);
+                    }
+                    printf("mbuf_perf round %d: %.3f ns per mbuf\\n", round, (now_ns() - t0) / iters / 32);
+                }
+                rte_mempool_free(mp);
+                rte_eal_cleanup();
+                return 0;
+            }
+            """;
+    /** Rounds the C peer runs; the first {@link #MBUF_WARMUP} are warm-up, the figure is the median of the rest. */
+    static final int MBUF_ROUNDS = 8, MBUF_WARMUP = 3;
+
     private MempoolBench() {
     }
 
@@ -66,6 +107,7 @@ public final class MempoolBench {
 
     public static void main(String[] args) throws Exception {
         Map<String, Double> dpdk = runDpdk();
+        double dMbuf = runDpdkMbuf();
         Map<String, Double> ours = runJmh(args);
 
         double cached = ours.getOrDefault("MempoolPerf.bulk32Cached", Double.NaN);
@@ -80,11 +122,67 @@ public final class MempoolBench {
         Bench.line("mempool_bulk32_nocache_dpdk", dRing, "ns/op");
         Bench.line("mempool_single_cached_jpdk", single, "ns/op");
         Bench.line("mempool_single_cached_dpdk", dSingle, "ns/op");
+        double singleFinal = ours.getOrDefault("MempoolPerf.singleCachedFinal", Double.NaN);
+        Bench.line("mempool_single_cached_final_class_jpdk", singleFinal, "ns/op");
         Bench.line("mempool_single_ring_jpdk", ours.getOrDefault("MempoolPerf.singleRing", Double.NaN), "ns/op");
-        Bench.line("mbuf_alloc_free_bulk32_cached_jpdk", ours.getOrDefault("MbufPerf.allocFreeBulk32Cached", Double.NaN), "ns/op");
+        double mbuf = ours.getOrDefault("MbufPerf.allocFreeBulk32Cached", Double.NaN);
+        Bench.line("mbuf_alloc_free_bulk32_cached_jpdk", mbuf, "ns/op");
+        Bench.line("mbuf_alloc_free_bulk32_cached_dpdk", dMbuf, "ns/op");
         Bench.ratio("mempool_bulk32_cached_jpdk_vs_dpdk", cached, dCached);
         Bench.ratio("mempool_bulk32_nocache_jpdk_vs_dpdk", ring, dRing);
         Bench.ratio("mempool_single_cached_jpdk_vs_dpdk", single, dSingle);
+        Bench.ratio("mempool_single_cached_final_class_jpdk_vs_dpdk", singleFinal, dSingle);
+        Bench.ratio("mbuf_alloc_free_bulk32_cached_jpdk_vs_dpdk", mbuf, dMbuf);
+    }
+
+    /**
+     * DPDK's figure for MbufPerf from {@link #MBUF_PERF}: ns per mbuf, median of the measured
+     * rounds; NaN (with a line saying why) without a C compiler, pkg-config or libdpdk's headers.
+     * On hugepages when some are free, as our pool is then; {@code --no-huge} otherwise (this
+     * matters here: the 32 mbuf headers sit on 32 pages, and DPDK's figure doubles on 4 KiB pages).
+     */
+    static double runDpdkMbuf() throws IOException {
+        Path cc = Bench.findProgram("cc"), pkg = Bench.findProgram("pkg-config");
+        if (cc == null || pkg == null) {
+            System.out.println("# no " + (cc == null ? "C compiler" : "pkg-config") + ": no DPDK mbuf figure");
+            return Double.NaN;
+        }
+        Path dir = Files.createTempDirectory("jpdk-mbufbench");
+        try {
+            Path src = dir.resolve("mbuf_perf.c"), exe = dir.resolve("mbuf_perf");
+            Files.writeString(src, MBUF_PERF.replace("ROUNDS", Integer.toString(MBUF_ROUNDS)));
+            String built = Bench.runPeer(List.of("sh", "-c", "\"$0\" -O3 -o \"$1\" \"$2\" $(\"$3\" --cflags --libs libdpdk)",
+                    cc.toString(), exe.toString(), src.toString(), pkg.toString()), null, 120);
+            if (!Files.isExecutable(exe)) {
+                System.out.println("# could not build the DPDK mbuf peer (needs dpdk-dev): " + (built == null ? "" : built.strip().replace("\n", "\n# ")));
+                return Double.NaN;
+            }
+            boolean huge = Hugepages.sizes().stream().anyMatch(z -> z.free() * z.pageSize() >= (256L << 20));
+            List<String> cmd = new ArrayList<>(List.of(exe.toString(), "-l", "0", "--no-pci", "--log-level", "lib.eal:warning", "-m", "256"));
+            // --in-memory: hugepages through memfd, no hugetlbfs mount needed (it refuses --no-huge).
+            cmd.addAll(huge ? List.of("--in-memory") : List.of("--no-huge", "--file-prefix", "jpdkmbuf"));
+            System.out.println("# running DPDK's mbuf alloc/free bulk 32 peer (" + (huge ? "hugepages" : "--no-huge: no free hugepages") + ") ...");
+            String out = Bench.runPeer(cmd, null, 120);
+            Bench.removeDpdkRuntimeDir("jpdkmbuf");
+            if (out == null) return Double.NaN;
+            Matcher m = Pattern.compile("mbuf_perf round (\\d+): ([0-9.]+) ns per mbuf").matcher(out);
+            List<Double> rounds = new ArrayList<>();
+            while (m.find()) {
+                if (Integer.parseInt(m.group(1)) >= MBUF_WARMUP) rounds.add(Double.parseDouble(m.group(2)));
+            }
+            if (rounds.isEmpty()) {
+                System.out.println("# the DPDK mbuf peer printed no rounds:\n# " + out.strip().replace("\n", "\n# "));
+                return Double.NaN;
+            }
+            rounds.sort(null);
+            System.out.println("# DPDK mbuf peer rounds after warm-up (ns per mbuf): " + rounds);
+            return rounds.get(rounds.size() / 2);
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path p : files.toList()) Files.deleteIfExists(p);
+            }
+            Files.deleteIfExists(dir);
+        }
     }
 
     /** JMH over org.jpdk.bench.mempool; short by default, any JMH option given on the command line wins. */
