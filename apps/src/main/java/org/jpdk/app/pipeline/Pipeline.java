@@ -62,12 +62,13 @@ public final class Pipeline {
         double runSeconds = 5;
         int burst = 32;
         int ringSize = 1024;
+        boolean work = true;
         long portmask;
         boolean help;
 
         static Options parse(List<String> args) {
             Options o = new Options();
-            Set<String> withValue = Set.of("--mode", "--run-seconds", "--burst", "--ring-size", "-p", "--portmask");
+            Set<String> withValue = Set.of("--mode", "--work", "--run-seconds", "--burst", "--ring-size", "-p", "--portmask");
             AppOptions.walk(args, withValue, (name, value) -> {
                 if (name.equals("-h") || name.equals("--help")) o.help = true;
                 else if (withValue.contains(name)) o.set(name, value);
@@ -82,6 +83,10 @@ public final class Pipeline {
                 case "--mode" -> {
                     if (!List.of("rtc", "pipeline", "both").contains(v)) throw new IllegalArgumentException(what + ": allowed rtc, pipeline, both");
                     mode = v;
+                }
+                case "--work" -> {
+                    if (!List.of("router", "none").contains(v)) throw new IllegalArgumentException(what + ": allowed router, none");
+                    work = v.equals("router");
                 }
                 case "--run-seconds" -> {
                     double d;
@@ -114,9 +119,11 @@ public final class Pipeline {
 
         static String usage() {
             return """
-                    usage: jpdk pipeline [EAL options] -- [--mode=rtc|pipeline|both] [--run-seconds=S] [--burst=N] [--ring-size=N] [-p 0xM]
+                    usage: jpdk pipeline [EAL options] -- [--mode=rtc|pipeline|both] [--work=router|none] [--run-seconds=S] [--burst=N] [--ring-size=N] [-p 0xM]
                       --mode=M          rtc: each lcore rx -> work -> tx; pipeline: rx lcore -> ring -> workers -> ring -> tx lcore;
                                         both (default): rtc, then pipeline, then the comparison
+                      --work=W          router (default): MACs swapped, IPv4 TTL and checksum; none: the workers pass
+                                        packets on untouched (the pipeline's own cost, rings and cross-core handoff)
                       --run-seconds=S   how long each mode runs (default 5)
                       --burst=N         packets per rx, ring and tx burst, 1..%d (default 32)
                       --ring-size=N     slots of each ring, a power of two (default 1024)
@@ -208,11 +215,13 @@ public final class Pipeline {
     /** Run to completion: one port's rx, the work, its pair's tx. */
     static final class RtcStage extends Stage {
         final EthDev in, out;
+        final boolean work;
 
-        RtcStage(EthDev in, EthDev out, int burst) {
+        RtcStage(EthDev in, EthDev out, int burst, boolean work) {
             super(burst);
             this.in = in;
             this.out = out;
+            this.work = work;
         }
 
         @Override
@@ -220,7 +229,7 @@ public final class Pipeline {
             int n = in.rxBurst(0, pkts, 0, burst);
             if (n == 0) return 0;
             add(RX, n);
-            int k = workOn(n);
+            int k = work ? workOn(n) : n;
             int sent = out.txBurst(0, pkts, 0, k);
             add(TX, sent);
             if (sent < k) {
@@ -248,7 +257,9 @@ public final class Pipeline {
             if (stopped) return 0;
             int moved = 0;
             for (EthDev p : in) {
-                int n = p.rxBurst(0, pkts, 0, burst);
+                int room = Math.min(burst, toWorkers.freeCount());
+                if (room == 0) break;
+                int n = p.rxBurst(0, pkts, 0, room);
                 if (n == 0) continue;
                 add(RX, n);
                 enqueue(toWorkers, n);
@@ -261,18 +272,22 @@ public final class Pipeline {
     /** Pipeline stage 2: the work, between the two rings. */
     static final class WorkerStage extends Stage {
         final Ring<Mbuf> in, out;
+        final boolean work;
 
-        WorkerStage(Ring<Mbuf> in, Ring<Mbuf> out, int burst) {
+        WorkerStage(Ring<Mbuf> in, Ring<Mbuf> out, int burst, boolean work) {
             super(burst);
             this.in = in;
             this.out = out;
+            this.work = work;
         }
 
         @Override
         int doWork() {
-            int n = in.dequeueBurst(pkts, 0, burst);
+            int room = Math.min(burst, out.freeCount());
+            if (room == 0) return 0;
+            int n = in.dequeueBurst(pkts, 0, room);
             if (n == 0) return 0;
-            int k = workOn(n);
+            int k = work ? workOn(n) : n;
             if (k > 0) enqueue(out, k);
             return n;
         }
@@ -458,7 +473,7 @@ public final class Pipeline {
         for (int k = 0; k < nl; k++) per.add(new ArrayList<>());
         for (int i = 0; i < ports.size(); i++) {
             EthDev p = ports.get(i);
-            per.get(i % nl).add(new RtcStage(p, pair[p.id()], opt.burst));
+            per.get(i % nl).add(new RtcStage(p, pair[p.id()], opt.burst, opt.work));
         }
         List<Runner> runners = new ArrayList<>();
         for (int k = 0; k < nl; k++) runners.add(new Runner(lcoreIds[k], per.get(k)));
@@ -476,10 +491,10 @@ public final class Pipeline {
             List<Runner> runners = new ArrayList<>();
             if (nl == 2) {
                 runners.add(new Runner(lcoreIds[0], List.of(rx, tx)));
-                runners.add(new Runner(lcoreIds[1], List.of(new WorkerStage(toWorkers, toTx, opt.burst))));
+                runners.add(new Runner(lcoreIds[1], List.of(new WorkerStage(toWorkers, toTx, opt.burst, opt.work))));
             } else {
                 runners.add(new Runner(lcoreIds[0], List.of(rx)));
-                for (int w = 1; w <= workers; w++) runners.add(new Runner(lcoreIds[w], List.of(new WorkerStage(toWorkers, toTx, opt.burst))));
+                for (int w = 1; w <= workers; w++) runners.add(new Runner(lcoreIds[w], List.of(new WorkerStage(toWorkers, toTx, opt.burst, opt.work))));
                 runners.add(new Runner(lcoreIds[nl - 1], List.of(tx)));
             }
             ModeResult r = runMode(runners, "pipeline", rx);
