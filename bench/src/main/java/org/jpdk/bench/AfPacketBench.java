@@ -247,7 +247,7 @@ public final class AfPacketBench {
     }
 
     /** The median, NaN for no values. */
-    static double median(List<Double> values) {
+    public static double median(List<Double> values) {
         if (values.isEmpty()) return Double.NaN;
         List<Double> v = new ArrayList<>(values);
         v.sort(null);
