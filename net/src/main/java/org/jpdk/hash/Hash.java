@@ -367,10 +367,26 @@ public final class Hash implements AutoCloseable {
         long[] h = SCRATCH.get();
         // Step 1: hash every key.
         for (int i = 0; i < n; i++) h[i] = hashFunc.hash(keys, off + i * stride, keyLen, initVal) & 0xffff_ffffL;
+        // Step 1b: load one word of both buckets of every key, in a loop with nothing else in it.
+        // Java has no prefetch, and a load that misses holds up retirement, so the number of misses
+        // in flight is what fits in the CPU's reorder window: a few keys of step 2's body, most of
+        // the burst of this one. Step 2 then finds the lines arriving (bulk of 16, 2^19 entries,
+        // 4 KiB pages: 171 -> 110 ns per key, interleaved in one JVM).
+        {
+            long t0 = 0;
+            MemorySegment bk = buckets;
+            int mask = bucketMask;
+            for (int i = 0; i < n; i++) {
+                int hash = (int) h[i];
+                int prim = hash & mask, sec = (prim ^ (hash >>> 16)) & mask;
+                t0 += bk.get(ValueLayout.JAVA_LONG, (long) prim * BKT_SIZE) + bk.get(ValueLayout.JAVA_LONG, (long) sec * BKT_SIZE);
+            }
+            h[LOOKUP_BULK_MAX] = t0;
+        }
         long hits = 0, todo = n == 64 ? -1L : (1L << n) - 1;
         for (;;) {
             int before = (int) INT.getAcquire(ctl, (long) CNT_OFF);                // A3
-            // Step 2: compare signatures in both buckets of every key (independent loads, overlapping misses).
+            // Step 2: compare signatures in both buckets of every key.
             for (long t = todo; t != 0; t &= t - 1) {
                 int i = Long.numberOfTrailingZeros(t);
                 int hash = (int) h[i], sig = hash >>> 16;
@@ -383,7 +399,7 @@ public final class Hash implements AutoCloseable {
                 h[i] = (hash & 0xffff_ffffL) | pm << 32 | sm << 40;
             }
             // Step 2b: touch the key-store slot of each key's first signature hit, so those cache
-            // misses overlap too (DPDK prefetches them); the sum keeps the loads from being dropped.
+            // misses overlap too (DPDK prefetches them); the sums keep the loads from being dropped.
             int touched = 0;
             for (long t = todo; t != 0; t &= t - 1) {
                 int i = Long.numberOfTrailingZeros(t);
@@ -393,7 +409,7 @@ public final class Hash implements AutoCloseable {
                 long at = (long) ((int) v & bucketMask) * BKT_SIZE + BKT_KEY_IDX + 4L * Integer.numberOfTrailingZeros(pm);
                 touched += this.keys.get(ValueLayout.JAVA_INT, (long) buckets.get(ValueLayout.JAVA_INT, at) * entrySize + KE_SEQ);
             }
-            h[LOOKUP_BULK_MAX] = touched;
+            h[LOOKUP_BULK_MAX] += touched;
             // Step 3: compare keys for the signature hits, walk chains for the rest.
             for (long t = todo; t != 0; t &= t - 1) {
                 int i = Long.numberOfTrailingZeros(t);
