@@ -93,6 +93,58 @@ public final class Bench {
         }
     }
 
+    /**
+     * Compiles {@code source} (C, against Debian's libdpdk) into {@code dir}/{@code name}; the
+     * executable, or null after a line saying why (no C compiler, no pkg-config, no dpdk-dev).
+     */
+    public static Path buildDpdkPeer(String name, String source, Path dir) throws IOException {
+        Path cc = findProgram("cc"), pkg = findProgram("pkg-config");
+        if (cc == null || pkg == null) {
+            System.out.println("# no " + (cc == null ? "C compiler" : "pkg-config") + ": cannot build the DPDK peer " + name);
+            return null;
+        }
+        Path src = dir.resolve(name + ".c"), exe = dir.resolve(name);
+        Files.writeString(src, source);
+        String built = runPeer(List.of("sh", "-c", "\"$0\" -O3 -o \"$1\" \"$2\" $(\"$3\" --cflags --libs libdpdk)",
+                cc.toString(), exe.toString(), src.toString(), pkg.toString()), null, 120);
+        if (!Files.isExecutable(exe)) {
+            System.out.println("# could not build the DPDK peer " + name + " (needs dpdk-dev): "
+                    + (built == null ? "" : built.strip().replace("\n", "\n# ")));
+            return null;
+        }
+        return exe;
+    }
+
+    /** Deletes a directory of files (one level), as a peer's build directory. */
+    public static void deleteDir(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            for (Path p : files.toList()) Files.deleteIfExists(p);
+        }
+        Files.deleteIfExists(dir);
+    }
+
+    /**
+     * {@code --rounds N} from a benchmark's arguments (default 3, at least 1); every other argument
+     * goes to {@code rest} in order (JMH options, modes).
+     */
+    public static int rounds(String bench, String[] args, List<String> rest) {
+        int rounds = 3;
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--rounds") && i + 1 < args.length) {
+                String v = args[++i];
+                try {
+                    rounds = Integer.parseInt(v);
+                } catch (NumberFormatException e) {
+                    rounds = 0;
+                }
+                if (rounds < 1) throw new IllegalArgumentException("bench " + bench + ": --rounds " + v + ": allowed a whole number, 1 or more");
+            } else {
+                rest.add(args[i]);
+            }
+        }
+        return rounds;
+    }
+
     /** An ordered name-to-figure map, for collecting results before printing them. */
     public static Map<String, Double> results() {
         return new LinkedHashMap<>();

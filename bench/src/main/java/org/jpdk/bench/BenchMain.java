@@ -22,7 +22,14 @@ public final class BenchMain {
         List<Benchmark> all = benchmarks();
         for (Benchmark b : all) {
             if (args.length > 0 && b.name().equals(args[0])) {
-                b.main(Arrays.copyOfRange(args, 1, args.length));
+                try {
+                    b.main(Arrays.copyOfRange(args, 1, args.length));
+                } catch (IllegalArgumentException e) {
+                    // a bad option of ours (JMH reports its own): one line, not a stack trace
+                    String m = e.getMessage();
+                    System.err.println(m != null && m.startsWith("bench ") ? "jpdk " + m : "jpdk bench " + b.name() + ": " + m);
+                    System.exit(1);
+                }
                 return;
             }
         }

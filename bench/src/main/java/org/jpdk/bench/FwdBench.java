@@ -56,17 +56,10 @@ public final class FwdBench {
             telemetryCost(args.length > 1 ? Integer.parseInt(args[1]) : 3);
             return;
         }
-        int rounds = 3;
         List<String> modes = new ArrayList<>();
-        for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--rounds") && i + 1 < args.length) {
-                rounds = Integer.parseInt(args[++i]);
-                if (rounds < 1) throw new IllegalArgumentException("--rounds " + rounds + ": allowed 1 or more");
-            } else if (args[i].startsWith("-")) {
-                throw new IllegalArgumentException("bench fwd: unknown option " + args[i] + "; usage: bench fwd [--rounds N] [mode...]");
-            } else {
-                modes.add(args[i]);
-            }
+        int rounds = Bench.rounds("fwd", args, modes);
+        for (String m : modes) {
+            if (m.startsWith("-")) throw new IllegalArgumentException("bench fwd: unknown option " + m + "; usage: bench fwd [--rounds N] [mode...]");
         }
         if (modes.isEmpty()) modes = List.of("io", "macswap", "txonly");
         Path dpdk = Bench.findProgram("dpdk-testpmd");

@@ -1,12 +1,25 @@
 package org.jpdk.bench;
 
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jpdk.bench.lpm.PerfRoutes;
+import org.jpdk.eal.Hugepages;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
@@ -16,10 +29,12 @@ import org.openjdk.jmh.runner.options.TimeValue;
 import org.openjdk.jmh.runner.options.VerboseMode;
 
 /**
- * {@code ./jpdk bench lpm [JMH args]}: jpdk's IPv4 LPM lookups (JMH, {@code bench.lpm.LpmPerf}: a
- * ~1.08 million route table shaped as DPDK's, random addresses; single, bulk of 32, x4) and the
- * tbl24 memory comparison ({@code Tbl24MemoryPerf}), then DPDK's own {@code lpm_perf_autotest}
- * from {@code dpdk-test} on the same kind of table; prints ns per lookup and the ratios ours/DPDK.
+ * {@code ./jpdk bench lpm [--rounds N] [JMH args]}: jpdk's IPv4 LPM lookups (JMH,
+ * {@code bench.lpm.LpmPerf}: a ~1.08 million route table shaped as DPDK's, random addresses;
+ * single, bulk of 32, x4) and the tbl24 memory comparison ({@code Tbl24MemoryPerf}), alternating
+ * over N rounds (default 3) with DPDK's rte_lpm holding the same routes ({@link #LPM_PERF}, built
+ * here against libdpdk); prints the medians in ns per lookup and the ratios ours/DPDK. Without a C
+ * compiler or dpdk-dev it falls back to one run of {@code dpdk-test}'s {@code lpm_perf_autotest}.
  */
 public final class LpmBench {
     private static final String[] JVM_ARGS = {"--enable-native-access=ALL-UNNAMED", "-Xmx1g"};
@@ -44,7 +59,7 @@ public final class LpmBench {
 
         @Override
         public String summary() {
-            return "LPM lookups over 1.08 M routes (JMH) beside dpdk-test lpm_perf_autotest";
+            return "LPM lookups over 1.08 M routes (JMH) beside rte_lpm on the same routes, interleaved rounds ([--rounds N])";
         }
 
         @Override
@@ -54,22 +69,61 @@ public final class LpmBench {
     }
 
     public static void main(String[] args) throws Exception {
+        List<String> jmhArgs = new ArrayList<>();
+        int rounds = Bench.rounds("lpm", args, jmhArgs);
         Map<String, Double> r = Bench.results();
-        runJmh(args, r);
-        runDpdk(r);
+        Path dir = Files.createTempDirectory("jpdk-lpmbench");
+        try (Peer peer = Peer.start(dir)) {
+            if (peer == null) {
+                // No C peer: dpdk-test's own autotest, once, minutes away from our figures.
+                runJmh(jmhArgs.toArray(new String[0]), r, false);
+                runDpdk(r);
+                printRatios(r, "nohuge");
+                return;
+            }
+            // Ours and DPDK's alternate: DRAM latency on a shared host moves by 2x over minutes, and
+            // a lookup into a 64 MiB table is mostly a DRAM access. Round 1 runs everything of ours
+            // (the tbl24 comparison too), later rounds the lookups on the peer's kind of pages.
+            Map<String, List<Double>> samples = new LinkedHashMap<>();
+            for (int round = 1; round <= rounds; round++) {
+                Map<String, Double> ours = Bench.results();
+                List<String> a = new ArrayList<>(jmhArgs);
+                if (round > 1) a.addAll(List.of("LpmPerf", "-p", "pages=" + peer.pages));
+                runJmh(a.toArray(new String[0]), ours, round > 1);
+                double[] dpdk = peer.round();
+                if (dpdk != null) for (int k = 0; k < KINDS.length; k++) ours.put("dpdk_" + KINDS[k][2] + "_ns", dpdk[k]);
+                StringBuilder line = new StringBuilder("# round " + round + ", ns per lookup:");
+                for (Map.Entry<String, Double> e : ours.entrySet()) {
+                    if (round == 1) r.put(e.getKey(), e.getValue());
+                    if (e.getKey().startsWith("tbl24")) continue;
+                    samples.computeIfAbsent(e.getKey(), x -> new ArrayList<>()).add(e.getValue());
+                    line.append(String.format(" %s %.3f", e.getKey().replace("_ns", ""), e.getValue()));
+                }
+                System.out.println(line);
+            }
+            for (Map.Entry<String, List<Double>> e : samples.entrySet()) r.put(e.getKey(), AfPacketBench.median(e.getValue()));
+            printRatios(r, peer.pages);
+        } finally {
+            Bench.deleteDir(dir);
+        }
+    }
+
+    /** Every figure, then ours against DPDK's on the same kind of pages as DPDK ran on. */
+    private static void printRatios(Map<String, Double> r, String dpdkPages) {
         for (Map.Entry<String, Double> e : r.entrySet()) Bench.line(e.getKey(), e.getValue(), "ns");
-        // dpdk-test runs with --no-huge: *_nohuge_vs_dpdk is like for like, *_vs_dpdk is jpdk as it runs by default.
+        System.out.println("# DPDK ran on " + (dpdkPages.equals("huge") ? "hugepages" : "4 KiB pages (--no-huge)")
+                + ": the ratios take our figure on the same kind of pages");
+        String suffix = dpdkPages.equals("huge") ? "" : "_nohuge";
         for (String[] k : KINDS) {
-            double dpdk = r.getOrDefault("dpdk_" + k[2] + "_ns", Double.NaN);
-            Bench.ratio(k[2] + "_vs_dpdk", r.getOrDefault(k[2] + "_ns", Double.NaN), dpdk);
-            Bench.ratio(k[2] + "_nohuge_vs_dpdk", r.getOrDefault(k[2] + "_nohuge_ns", Double.NaN), dpdk);
+            Bench.ratio(k[2] + suffix + "_vs_dpdk", r.getOrDefault(k[2] + suffix + "_ns", Double.NaN),
+                    r.getOrDefault("dpdk_" + k[2] + "_ns", Double.NaN));
         }
         if (r.containsKey("tbl24_read_heap_ns")) {
             Bench.ratio("tbl24_read_heap_vs_hugepage", r.get("tbl24_read_heap_ns"), r.getOrDefault("tbl24_read_hugepage_ns", Double.NaN));
         }
     }
 
-    private static void runJmh(String[] args, Map<String, Double> r) throws Exception {
+    private static void runJmh(String[] args, Map<String, Double> r, boolean again) throws Exception {
         CommandLineOptions cmd = new CommandLineOptions(args);
         ChainedOptionsBuilder b = new OptionsBuilder().parent(cmd).jvmArgsAppend(JVM_ARGS);
         if (cmd.getIncludes().isEmpty()) b.include("org\\.jpdk\\.bench\\.lpm\\..*");
@@ -79,7 +133,8 @@ public final class LpmBench {
         if (!cmd.getMeasurementIterations().hasValue()) b.measurementIterations(5);
         if (!cmd.getMeasurementTime().hasValue()) b.measurementTime(TimeValue.seconds(1));
         if (!cmd.verbosity().hasValue()) b.verbosity(VerboseMode.SILENT);
-        System.out.println("# JMH: jpdk Lpm lookups on a DPDK-shaped 1.08 M route table, and tbl24 reads by memory kind "
+        System.out.println(again ? "# JMH: jpdk Lpm lookups again"
+                : "# JMH: jpdk Lpm lookups on a DPDK-shaped 1.08 M route table, and tbl24 reads by memory kind "
                 + "(about 3 minutes; -v NORMAL to watch)");
         Collection<RunResult> results = new Runner(b.build()).run();
         for (RunResult rr : results) {
@@ -92,6 +147,177 @@ public final class LpmBench {
             }
             String pages = rr.getParams().getParam("pages");
             for (String[] k : KINDS) if (k[0].equals(method)) r.put(k[2] + ("nohuge".equals(pages) ? "_nohuge" : "") + "_ns", ns);
+        }
+    }
+
+    /**
+     * DPDK's side, kept running between rounds: the same routes (written by {@link PerfRoutes}, as
+     * our table has them) added once to an rte_lpm with our table's geometry, then on each "run"
+     * line a round of lookups of random addresses in batches of 4096, timed as lpm_perf_autotest
+     * times them: single (rte_lpm_lookup), bulk of 32 (rte_lpm_lookup_bulk) and x4
+     * (rte_lpm_lookupx4); one line back with ns per lookup for each.
+     */
+    static final String LPM_PERF = """
+            #include <stdio.h>
+            #include <stdint.h>
+            #include <string.h>
+            #include <rte_eal.h>
+            #include <rte_errno.h>
+            #include <rte_cycles.h>
+            #include <rte_lpm.h>
+            #include <rte_vect.h>
+            #define BATCH 4096
+            #define ITERS 256
+            static uint64_t seed = 88172645463325252ULL;
+            static inline uint32_t next_ip(void) {
+                seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+                return (uint32_t) (seed >> 32);
+            }
+            static uint32_t ips[BATCH], hops[BATCH];
+            int main(int argc, char **argv) {
+                int n = rte_eal_init(argc, argv);
+                if (n < 0) { printf("lpm_perf: EAL init failed: %s\\n", rte_strerror(rte_errno)); return 1; }
+                argc -= n; argv += n;
+                if (argc < 2) { printf("lpm_perf: no routes file\\n"); return 1; }
+                FILE *f = fopen(argv[1], "rb");
+                uint32_t count;
+                if (!f || fread(&count, 4, 1, f) != 1) { printf("lpm_perf: cannot read %s\\n", argv[1]); return 1; }
+                struct rte_lpm_config cfg = { .max_rules = 2000000, .number_tbl8s = 2048, .flags = 0 };
+                struct rte_lpm *lpm = rte_lpm_create("jpdk_perf", SOCKET_ID_ANY, &cfg);
+                if (!lpm) { printf("lpm_perf: rte_lpm_create: %s\\n", rte_strerror(rte_errno)); return 1; }
+                uint32_t added = 0;
+                for (uint32_t i = 0; i < count; i++) {
+                    uint32_t r[2];
+                    if (fread(r, 4, 2, f) != 2) { printf("lpm_perf: %s: truncated at route %u\\n", argv[1], i); return 1; }
+                    if (rte_lpm_add(lpm, r[0], (uint8_t) r[1], 0xAA) == 0) added++;
+                }
+                fclose(f);
+                printf("READY %u %u\\n", count, added);
+                fflush(stdout);
+                double ghz = rte_get_tsc_hz() / 1e9;
+                char line[64];
+                uint64_t sink = 0;
+                while (fgets(line, sizeof line, stdin) && strncmp(line, "run", 3) == 0) {
+                    uint64_t single = 0, bulk = 0, x4 = 0, t;
+                    for (int it = 0; it < ITERS; it++) {
+                        for (int j = 0; j < BATCH; j++) ips[j] = next_ip();
+                        t = rte_rdtsc();
+                        for (int j = 0; j < BATCH; j++) if (rte_lpm_lookup(lpm, ips[j], &hops[j]) == 0) sink += hops[j];
+                        single += rte_rdtsc() - t;
+                        for (int j = 0; j < BATCH; j++) ips[j] = next_ip();
+                        t = rte_rdtsc();
+                        for (int j = 0; j < BATCH; j += 32) rte_lpm_lookup_bulk(lpm, &ips[j], &hops[j], 32);
+                        bulk += rte_rdtsc() - t;
+                        sink += hops[0];
+                        for (int j = 0; j < BATCH; j++) ips[j] = next_ip();
+                        t = rte_rdtsc();
+                        for (int j = 0; j < BATCH; j += 4)
+                            rte_lpm_lookupx4(lpm, _mm_loadu_si128((const __m128i *) &ips[j]), &hops[j], UINT32_MAX);
+                        x4 += rte_rdtsc() - t;
+                        sink += hops[0];
+                    }
+                    double per = (double) ITERS * BATCH * ghz;
+                    printf("RESULT %.3f %.3f %.3f %d\\n", single / per, bulk / per, x4 / per, (int) (sink & 1));
+                    fflush(stdout);
+                }
+                rte_lpm_free(lpm);
+                rte_eal_cleanup();
+                return 0;
+            }
+            """;
+
+    /** The running DPDK peer; null from {@link #start} when it cannot be built or started. */
+    static final class Peer implements AutoCloseable {
+        final Process process;
+        final BufferedReader out;
+        final BufferedWriter in;
+        final String pages;
+
+        private Peer(Process process, String pages) {
+            this.process = process;
+            this.pages = pages;
+            this.out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            this.in = new BufferedWriter(new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8));
+        }
+
+        static Peer start(Path dir) throws IOException {
+            Path exe = Bench.buildDpdkPeer("lpm_perf", LPM_PERF, dir);
+            if (exe == null) return null;
+            PerfRoutes routes = PerfRoutes.generate(1);
+            Path file = dir.resolve("routes.bin");
+            ByteBuffer b = ByteBuffer.allocate(4 + 8 * routes.size()).order(ByteOrder.nativeOrder());
+            b.putInt(routes.size());
+            for (int i = 0; i < routes.size(); i++) b.putInt(routes.ips[i]).putInt(routes.depths[i]);
+            Files.write(file, b.array());
+            // Hugepages when enough are free, as our default figures use; 4 KiB pages otherwise.
+            boolean huge = Hugepages.sizes().stream().anyMatch(z -> z.free() * z.pageSize() >= (256L << 20));
+            List<String> cmd = new ArrayList<>(List.of(exe.toString(), "-l", "0", "--no-pci", "--no-telemetry",
+                    "--log-level", "lib.eal:warning", "-m", huge ? "256" : "512"));
+            cmd.addAll(huge ? List.of("--in-memory") : List.of("--no-huge", "--file-prefix", FILE_PREFIX));
+            cmd.addAll(List.of("--", file.toString()));
+            System.out.println("# DPDK peer: rte_lpm with the same " + routes.size() + " routes on "
+                    + (huge ? "hugepages" : "4 KiB pages (no free hugepages)") + "; adding them ...");
+            Peer p = new Peer(new ProcessBuilder(cmd).redirectErrorStream(true).start(), huge ? "huge" : "nohuge");
+            String line = p.expect("READY ", 600);
+            if (line == null) {
+                p.close();
+                return null;
+            }
+            String[] f = line.split(" ");
+            System.out.println("# DPDK peer: " + f[2] + " of " + f[1] + " routes added");
+            return p;
+        }
+
+        /** One round of DPDK's lookups: ns per lookup for single, bulk of 32 and x4; null if the peer failed. */
+        double[] round() throws IOException {
+            if (!process.isAlive()) return null;
+            in.write("run\n");
+            in.flush();
+            String line = expect("RESULT ", 300);
+            if (line == null) return null;
+            String[] f = line.split(" ");
+            return new double[]{Double.parseDouble(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3])};
+        }
+
+        /** The next line starting with {@code prefix}; null (after printing what came instead) on end of output or timeout. */
+        private String expect(String prefix, long seconds) throws IOException {
+            long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+            StringBuilder other = new StringBuilder();
+            while (System.nanoTime() < deadline) {
+                if (!out.ready()) {
+                    if (!process.isAlive() && !out.ready()) break;
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return null;
+                    }
+                    continue;
+                }
+                String line = out.readLine();
+                if (line == null) break;
+                if (line.startsWith(prefix)) return line;
+                other.append("\n# ").append(line);
+            }
+            System.out.println("# the DPDK lpm peer gave no " + prefix.strip() + " line" + (process.isAlive() ? " in " + seconds + " s" : "")
+                    + ":" + other);
+            return null;
+        }
+
+        @Override
+        public void close() {
+            try {
+                in.close();
+            } catch (IOException e) {
+                // it is going away anyway
+            }
+            try {
+                if (!process.waitFor(10, TimeUnit.SECONDS)) process.destroyForcibly();
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+            Bench.removeDpdkRuntimeDir(FILE_PREFIX);
         }
     }
 

@@ -142,21 +142,10 @@ public final class MempoolBench {
      * matters here: the 32 mbuf headers sit on 32 pages, and DPDK's figure doubles on 4 KiB pages).
      */
     static double runDpdkMbuf() throws IOException {
-        Path cc = Bench.findProgram("cc"), pkg = Bench.findProgram("pkg-config");
-        if (cc == null || pkg == null) {
-            System.out.println("# no " + (cc == null ? "C compiler" : "pkg-config") + ": no DPDK mbuf figure");
-            return Double.NaN;
-        }
         Path dir = Files.createTempDirectory("jpdk-mbufbench");
         try {
-            Path src = dir.resolve("mbuf_perf.c"), exe = dir.resolve("mbuf_perf");
-            Files.writeString(src, MBUF_PERF.replace("ROUNDS", Integer.toString(MBUF_ROUNDS)));
-            String built = Bench.runPeer(List.of("sh", "-c", "\"$0\" -O3 -o \"$1\" \"$2\" $(\"$3\" --cflags --libs libdpdk)",
-                    cc.toString(), exe.toString(), src.toString(), pkg.toString()), null, 120);
-            if (!Files.isExecutable(exe)) {
-                System.out.println("# could not build the DPDK mbuf peer (needs dpdk-dev): " + (built == null ? "" : built.strip().replace("\n", "\n# ")));
-                return Double.NaN;
-            }
+            Path exe = Bench.buildDpdkPeer("mbuf_perf", MBUF_PERF.replace("ROUNDS", Integer.toString(MBUF_ROUNDS)), dir);
+            if (exe == null) return Double.NaN;
             boolean huge = Hugepages.sizes().stream().anyMatch(z -> z.free() * z.pageSize() >= (256L << 20));
             List<String> cmd = new ArrayList<>(List.of(exe.toString(), "-l", "0", "--no-pci", "--log-level", "lib.eal:warning", "-m", "256"));
             // --in-memory: hugepages through memfd, no hugetlbfs mount needed (it refuses --no-huge).
@@ -178,10 +167,7 @@ public final class MempoolBench {
             System.out.println("# DPDK mbuf peer rounds after warm-up (ns per mbuf): " + rounds);
             return rounds.get(rounds.size() / 2);
         } finally {
-            try (var files = Files.list(dir)) {
-                for (Path p : files.toList()) Files.deleteIfExists(p);
-            }
-            Files.deleteIfExists(dir);
+            Bench.deleteDir(dir);
         }
     }
 

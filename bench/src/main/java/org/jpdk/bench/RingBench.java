@@ -57,16 +57,8 @@ public final class RingBench {
     }
 
     public static void main(String[] args) throws Exception {
-        int rounds = 3;
         List<String> jmhArgs = new ArrayList<>();
-        for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--rounds") && i + 1 < args.length) {
-                rounds = Integer.parseInt(args[++i]);
-                if (rounds < 1) throw new IllegalArgumentException("bench ring: --rounds " + rounds + ": allowed 1 or more");
-            } else {
-                jmhArgs.add(args[i]);
-            }
-        }
+        int rounds = Bench.rounds("ring", args, jmhArgs);
         // Round 1 is everything; rounds 2..N repeat only what crosses lcores (ours and DPDK's
         // two-lcore figures, alternating), since those are bimodal on a shared 2-core machine;
         // each such figure is the median of its rounds.
