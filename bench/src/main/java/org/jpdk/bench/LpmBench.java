@@ -1,13 +1,8 @@
 package org.jpdk.bench;
 
-import java.io.BufferedReader;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,11 +10,9 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jpdk.bench.lpm.PerfRoutes;
-import org.jpdk.eal.Hugepages;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
@@ -73,7 +66,7 @@ public final class LpmBench {
         int rounds = Bench.rounds("lpm", args, jmhArgs);
         Map<String, Double> r = Bench.results();
         Path dir = Files.createTempDirectory("jpdk-lpmbench");
-        try (Peer peer = Peer.start(dir)) {
+        try (DpdkPeer peer = startPeer(dir)) {
             if (peer == null) {
                 // No C peer: dpdk-test's own autotest, once, minutes away from our figures.
                 runJmh(jmhArgs.toArray(new String[0]), r, false);
@@ -90,7 +83,7 @@ public final class LpmBench {
                 List<String> a = new ArrayList<>(jmhArgs);
                 if (round > 1) a.addAll(List.of("LpmPerf", "-p", "pages=" + peer.pages));
                 runJmh(a.toArray(new String[0]), ours, round > 1);
-                double[] dpdk = peer.round();
+                double[] dpdk = peer.round(300);
                 if (dpdk != null) for (int k = 0; k < KINDS.length; k++) ours.put("dpdk_" + KINDS[k][2] + "_ns", dpdk[k]);
                 StringBuilder line = new StringBuilder("# round " + round + ", ns per lookup:");
                 for (Map.Entry<String, Double> e : ours.entrySet()) {
@@ -226,99 +219,18 @@ public final class LpmBench {
             }
             """;
 
-    /** The running DPDK peer; null from {@link #start} when it cannot be built or started. */
-    static final class Peer implements AutoCloseable {
-        final Process process;
-        final BufferedReader out;
-        final BufferedWriter in;
-        final String pages;
-
-        private Peer(Process process, String pages) {
-            this.process = process;
-            this.pages = pages;
-            this.out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-            this.in = new BufferedWriter(new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8));
-        }
-
-        static Peer start(Path dir) throws IOException {
-            Path exe = Bench.buildDpdkPeer("lpm_perf", LPM_PERF, dir);
-            if (exe == null) return null;
-            PerfRoutes routes = PerfRoutes.generate(1);
-            Path file = dir.resolve("routes.bin");
-            ByteBuffer b = ByteBuffer.allocate(4 + 8 * routes.size()).order(ByteOrder.nativeOrder());
-            b.putInt(routes.size());
-            for (int i = 0; i < routes.size(); i++) b.putInt(routes.ips[i]).putInt(routes.depths[i]);
-            Files.write(file, b.array());
-            // Hugepages when enough are free, as our default figures use; 4 KiB pages otherwise.
-            boolean huge = Hugepages.sizes().stream().anyMatch(z -> z.free() * z.pageSize() >= (256L << 20));
-            List<String> cmd = new ArrayList<>(List.of(exe.toString(), "-l", "0", "--no-pci", "--no-telemetry",
-                    "--log-level", "lib.eal:warning", "-m", huge ? "256" : "512"));
-            cmd.addAll(huge ? List.of("--in-memory") : List.of("--no-huge", "--file-prefix", FILE_PREFIX));
-            cmd.addAll(List.of("--", file.toString()));
-            System.out.println("# DPDK peer: rte_lpm with the same " + routes.size() + " routes on "
-                    + (huge ? "hugepages" : "4 KiB pages (no free hugepages)") + "; adding them ...");
-            Peer p = new Peer(new ProcessBuilder(cmd).redirectErrorStream(true).start(), huge ? "huge" : "nohuge");
-            String line = p.expect("READY ", 600);
-            if (line == null) {
-                p.close();
-                return null;
-            }
-            String[] f = line.split(" ");
-            System.out.println("# DPDK peer: " + f[2] + " of " + f[1] + " routes added");
-            return p;
-        }
-
-        /** One round of DPDK's lookups: ns per lookup for single, bulk of 32 and x4; null if the peer failed. */
-        double[] round() throws IOException {
-            if (!process.isAlive()) return null;
-            in.write("run\n");
-            in.flush();
-            String line = expect("RESULT ", 300);
-            if (line == null) return null;
-            String[] f = line.split(" ");
-            return new double[]{Double.parseDouble(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3])};
-        }
-
-        /** The next line starting with {@code prefix}; null (after printing what came instead) on end of output or timeout. */
-        private String expect(String prefix, long seconds) throws IOException {
-            long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-            StringBuilder other = new StringBuilder();
-            while (System.nanoTime() < deadline) {
-                if (!out.ready()) {
-                    if (!process.isAlive() && !out.ready()) break;
-                    try {
-                        Thread.sleep(50);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return null;
-                    }
-                    continue;
-                }
-                String line = out.readLine();
-                if (line == null) break;
-                if (line.startsWith(prefix)) return line;
-                other.append("\n# ").append(line);
-            }
-            System.out.println("# the DPDK lpm peer gave no " + prefix.strip() + " line" + (process.isAlive() ? " in " + seconds + " s" : "")
-                    + ":" + other);
-            return null;
-        }
-
-        @Override
-        public void close() {
-            try {
-                in.close();
-            } catch (IOException e) {
-                // it is going away anyway
-            }
-            try {
-                if (!process.waitFor(10, TimeUnit.SECONDS)) process.destroyForcibly();
-            } catch (InterruptedException e) {
-                process.destroyForcibly();
-                Thread.currentThread().interrupt();
-            }
-            Bench.removeDpdkRuntimeDir(FILE_PREFIX);
-        }
+    /** Builds and starts the DPDK side with our routes; null (after a line saying why) if it cannot. */
+    private static DpdkPeer startPeer(Path dir) throws IOException {
+        PerfRoutes routes = PerfRoutes.generate(1);
+        Path file = dir.resolve("routes.bin");
+        ByteBuffer b = ByteBuffer.allocate(4 + 8 * routes.size()).order(ByteOrder.nativeOrder());
+        b.putInt(routes.size());
+        for (int i = 0; i < routes.size(); i++) b.putInt(routes.ips[i]).putInt(routes.depths[i]);
+        Files.write(file, b.array());
+        DpdkPeer p = DpdkPeer.start("lpm_perf", LPM_PERF, dir, FILE_PREFIX, true, List.of(file.toString()),
+                "rte_lpm with the same " + routes.size() + " routes", 600);
+        if (p != null) System.out.println("# DPDK peer: " + p.ready[1] + " of " + p.ready[0] + " routes added");
+        return p;
     }
 
     /** DPDK's figures: cycles per lookup from lpm_perf_autotest, converted with the TSC rate its EAL logs. */
