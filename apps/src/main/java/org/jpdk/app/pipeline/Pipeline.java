@@ -245,6 +245,8 @@ public final class Pipeline {
         final EthDev[] in;
         final Ring<Mbuf> toWorkers;
         volatile boolean stopped;
+        /** The port each pass starts with, turning, so that a nearly full ring is not always offered to the same port first. */
+        private int first;
 
         RxStage(EthDev[] in, Ring<Mbuf> toWorkers, int burst) {
             super(burst);
@@ -255,10 +257,13 @@ public final class Pipeline {
         @Override
         int doWork() {
             if (stopped) return 0;
-            int moved = 0;
-            for (EthDev p : in) {
+            int moved = 0, np = in.length, start = first;
+            first = start + 1 == np ? 0 : start + 1;
+            for (int k = 0; k < np; k++) {
                 int room = Math.min(burst, toWorkers.freeCount());
                 if (room == 0) break;
+                int i = start + k;
+                EthDev p = in[i < np ? i : i - np];
                 int n = p.rxBurst(0, pkts, 0, room);
                 if (n == 0) continue;
                 add(RX, n);
