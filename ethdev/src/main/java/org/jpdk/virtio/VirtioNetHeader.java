@@ -6,6 +6,8 @@ import org.jpdk.net.Checksum;
 import java.lang.foreign.MemorySegment;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 /**
@@ -54,6 +56,28 @@ public final class VirtioNetHeader {
         seg.set(JAVA_SHORT_UNALIGNED, off + CSUM_START, (short) 0);
         seg.set(JAVA_SHORT_UNALIGNED, off + CSUM_OFFSET, (short) 0);
         if (hdrSize == SIZE) seg.set(JAVA_SHORT_UNALIGNED, off + NUM_BUFFERS, (short) 1);
+    }
+
+    /**
+     * As {@link #writePlain} with num_buffers {@code numBuffers}, but stores only where the header
+     * in the buffer says otherwise, as DPDK's {@code ASSIGN_UNLESS_EQUAL}. The other side reads
+     * this line for every frame; a buffer it recycles holds the same plain header the next time,
+     * so the line stays shared between the two cores instead of being taken back from the
+     * reader's cache for every frame: our vhost sending 64-byte frames to DPDK's virtio-user went
+     * from 7.9 to 11.7 Mpps with this (medians of 4 interleaved rounds; DPDK's own pairing 16.9).
+     */
+    public static void writePlainUnlessEqual(MemorySegment seg, long off, int hdrSize, int numBuffers) {
+        long head = seg.get(JAVA_LONG_UNALIGNED, off);             // flags .. csum_start: all 0
+        if (hdrSize == SIZE) {
+            int want = (numBuffers & 0xffff) << 16;                 // csum_offset 0, num_buffers (little-endian)
+            int tail = seg.get(JAVA_INT_UNALIGNED, off + CSUM_OFFSET);
+            if (head != 0) seg.set(JAVA_LONG_UNALIGNED, off, 0L);
+            if (tail != want) seg.set(JAVA_INT_UNALIGNED, off + CSUM_OFFSET, want);
+        } else {
+            short tail = seg.get(JAVA_SHORT_UNALIGNED, off + CSUM_OFFSET);
+            if (head != 0) seg.set(JAVA_LONG_UNALIGNED, off, 0L);
+            if (tail != 0) seg.set(JAVA_SHORT_UNALIGNED, off + CSUM_OFFSET, (short) 0);
+        }
     }
 
     /** Sets num_buffers (mergeable rx buffers: how many buffers this frame spans). */

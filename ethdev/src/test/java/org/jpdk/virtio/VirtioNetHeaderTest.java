@@ -57,6 +57,27 @@ class VirtioNetHeaderTest {
         return h;
     }
 
+    /** Whatever the buffer held (a stale header, offloads, garbage), the result is the plain header with num_buffers set; a plain one is left alone. */
+    @Test
+    void plainHeaderUnlessEqualRewritesOnlyWhatDiffers() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment seg = a.allocate(32);
+            for (int size : new int[]{VirtioNetHeader.SIZE, VirtioNetHeader.LEGACY_SIZE}) {
+                for (int nb : new int[]{1, 3, 0xffff}) {
+                    seg.fill((byte) 0xa7);
+                    VirtioNetHeader.writePlainUnlessEqual(seg, 4, size, nb);
+                    MemorySegment want = a.allocate(32);
+                    want.fill((byte) 0xa7);
+                    VirtioNetHeader.writePlain(want, 4, size);
+                    if (size == VirtioNetHeader.SIZE) VirtioNetHeader.numBuffers(want, 4, nb);
+                    assertArrayEquals(want.toArray(JAVA_BYTE), seg.toArray(JAVA_BYTE), "size " + size + ", num_buffers " + nb);
+                    // already right: nothing written (a read-only view would throw on any store)
+                    VirtioNetHeader.writePlainUnlessEqual(seg.asReadOnly(), 4, size, nb);
+                }
+            }
+        }
+    }
+
     @Test
     void needsCsumAndGsoBecomeTxFlags() {
         Mbuf m = tcp4();

@@ -238,9 +238,12 @@ final class VhostTxQueue extends TxQueue {
             hdr = v.hdr;
             at = 0;
         }
-        if (plain) VirtioNetHeader.writePlain(hdr, at, size);
-        else VirtioNetHeader.fromMbuf(m, v.features, hdr, at, size);
-        if (size == VirtioNetHeader.SIZE) VirtioNetHeader.numBuffers(hdr, at, heads);
+        if (plain) {
+            VirtioNetHeader.writePlainUnlessEqual(hdr, at, size, heads);
+        } else {
+            VirtioNetHeader.fromMbuf(m, v.features, hdr, at, size);
+            if (size == VirtioNetHeader.SIZE) VirtioNetHeader.numBuffers(hdr, at, heads);
+        }
         if (direct) return;
         int b = first;
         long pos = 0, from = 0, k = size;
