@@ -1,5 +1,6 @@
 package org.jpdk.drivers.net.vhost;
 
+import org.jpdk.eal.Memcpy;
 import org.jpdk.ethdev.RxQueue;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
@@ -213,7 +214,7 @@ final class VhostRxQueue extends RxQueue {
             long at = v.bufOff[b], len = v.bufLen[b];
             if (hdrLeft > 0) {
                 long k = Math.min(hdrLeft, len);
-                MemorySegment.copy(src, at, hdr, hdrSize - hdrLeft, k);
+                Memcpy.copy(src, at, hdr, hdrSize - hdrLeft, k);
                 hdrLeft -= k;
                 at += k;
                 len -= k;
@@ -237,7 +238,7 @@ final class VhostRxQueue extends RxQueue {
                     room = seg.tailroom();
                 }
                 int k = (int) Math.min(len, room);
-                MemorySegment.copy(src, at, last.buffer(), last.dataOff() + last.dataLen(), k);
+                Memcpy.copy(src, at, last.buffer(), last.dataOff() + last.dataLen(), k);
                 m.appendOffset(k);
                 at += k;
                 len -= k;

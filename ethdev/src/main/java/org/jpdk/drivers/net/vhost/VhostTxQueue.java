@@ -1,5 +1,6 @@
 package org.jpdk.drivers.net.vhost;
 
+import org.jpdk.eal.Memcpy;
 import org.jpdk.ethdev.TxQueue;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.virtio.PackedRing;
@@ -279,7 +280,7 @@ final class VhostTxQueue extends TxQueue {
                     continue;
                 }
                 long c = Math.min(room, len);
-                MemorySegment.copy(src, at, v.mem.segment(v.bufRegion[b]), v.bufOff[b] + pos, c);
+                Memcpy.copy(src, at, v.mem.segment(v.bufRegion[b]), v.bufOff[b] + pos, c);
                 at += c;
                 pos += c;
                 len -= c;
