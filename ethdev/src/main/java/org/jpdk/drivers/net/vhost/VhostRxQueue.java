@@ -1,6 +1,5 @@
 package org.jpdk.drivers.net.vhost;
 
-import org.jpdk.eal.Memcpy;
 import org.jpdk.ethdev.RxQueue;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
@@ -214,7 +213,7 @@ final class VhostRxQueue extends RxQueue {
             long at = v.bufOff[b], len = v.bufLen[b];
             if (hdrLeft > 0) {
                 long k = Math.min(hdrLeft, len);
-                Memcpy.copy(src, at, hdr, hdrSize - hdrLeft, k);
+                MemorySegment.copy(src, at, hdr, hdrSize - hdrLeft, k);
                 hdrLeft -= k;
                 at += k;
                 len -= k;
@@ -238,7 +237,7 @@ final class VhostRxQueue extends RxQueue {
                     room = seg.tailroom();
                 }
                 int k = (int) Math.min(len, room);
-                Memcpy.copy(src, at, last.buffer(), last.dataOff() + last.dataLen(), k);
+                MemorySegment.copy(src, at, last.buffer(), last.dataOff() + last.dataLen(), k);
                 m.appendOffset(k);
                 at += k;
                 len -= k;
