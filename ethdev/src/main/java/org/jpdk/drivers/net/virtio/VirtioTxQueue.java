@@ -3,6 +3,7 @@ package org.jpdk.drivers.net.virtio;
 import org.jpdk.eal.Memzone;
 import org.jpdk.ethdev.TxQueue;
 import org.jpdk.mbuf.Mbuf;
+import org.jpdk.virtio.VirtioNetHeader;
 import org.jpdk.sys.Libc;
 
 import java.lang.foreign.MemorySegment;
@@ -70,8 +71,9 @@ final class VirtioTxQueue extends TxQueue {
             }
             bytes += m.pktLen();
             if (push) {
-                MemorySegment hdr = m.prepend(VirtioUserDevice.NET_HDR_SIZE);
-                hdr.fill((byte) 0);
+                // a header of zeros, stored only where the headroom holds something else: the
+                // back end reads this line for every frame, and a recycled mbuf still has it
+                VirtioNetHeader.writePlainUnlessEqual(m.prepend(VirtioUserDevice.NET_HDR_SIZE), 0, VirtioUserDevice.NET_HDR_SIZE, 0);
             }
             r.addTx(m, push, need);
             added++;
