@@ -1,5 +1,6 @@
 package org.jpdk.drivers.net.memif;
 
+import org.jpdk.eal.Memcpy;
 import org.jpdk.mbuf.Mbuf;
 
 import java.lang.foreign.MemorySegment;
@@ -73,7 +74,7 @@ final class ClientTxQueue extends MemifTxQueue {
                     dstOff = 0;
                 }
                 int k = Math.min(srcLen, bsize - dstOff);
-                MemorySegment.copy(seg.buffer(), seg.dataOff() + srcOff, region, dst + dstOff, k);
+                Memcpy.copy(seg.buffer(), seg.dataOff() + srcOff, region, dst + dstOff, k);
                 srcOff += k;
                 srcLen -= k;
                 dstOff += k;
