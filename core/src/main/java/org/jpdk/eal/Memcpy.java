@@ -27,7 +27,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  * <p>That is a gain for stores into another core's lines, not for loads out of them: vhost's
  * receive, copying frames that DPDK's virtio-user had just written into our mbufs, went from
  * 8.2-8.5 to 5.7-6.2 Mpps with this copy (three interleaved rounds), so it keeps
- * {@code MemorySegment.copy}, whose stub moves 32 bytes at a time. Measure a path before moving it.
+ * {@code MemorySegment.copy}. Measure a path before moving it.
  *
  * <p>Unlike {@code MemorySegment.copy}, overlapping ranges are not handled (as with
  * {@code rte_memcpy}): the source and destination must not overlap unless the destination starts
