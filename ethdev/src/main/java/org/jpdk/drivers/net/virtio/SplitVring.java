@@ -27,9 +27,11 @@ final class SplitVring extends Vring {
     final SplitRing ring;
     private final int mask;
     private final short[] next, order;
-    private int orderHead, orderTail, freeHead;
+    private int orderHead, orderTail, freeHead, freeTail;
     /** Shadow of the available index (free-running u16) and the next used index to read. */
     private int availIdx, lastUsed;
+    /** The device's used index as last read: tx reads the shared line again only when it has taken all entries up to it. */
+    private int usedSeen;
 
     static long bytes(int size, boolean headers) {
         return headersOffset(size) + (headers ? (long) size * VirtioUserDevice.NET_HDR_SIZE : 0);
@@ -59,6 +61,7 @@ final class SplitVring extends Vring {
         next = new short[size];
         order = new short[size];
         for (int i = 0; i < size; i++) next[i] = (short) (i + 1);
+        freeTail = size - 1;
     }
 
     @Override
@@ -78,16 +81,27 @@ final class SplitVring extends Vring {
         return d;
     }
 
+    /**
+     * Returns a chain to the tail of the free list, so that descriptors are taken in turn around
+     * the table (as DPDK's vq_ring_free_chain): with IN_ORDER and one descriptor per frame, frame k
+     * uses descriptor k mod size, and its available entry already holds that number from the lap
+     * before (see {@link #putAvail}).
+     */
     private void freeChain(int head, int len) {
         int last = head;
         for (int k = 1; k < len; k++) last = next[last] & 0xffff;
-        next[last] = (short) freeHead;
-        freeHead = head;
+        if (numFree == 0) freeHead = head;
+        else next[freeTail] = (short) head;
+        freeTail = last;
         numFree += len;
     }
 
+    /**
+     * Makes {@code head} available, storing the entry only where it differs: the device reads the
+     * available ring's lines for every frame, and a line left unchanged stays in its cache.
+     */
     private void putAvail(int head) {
-        ring.availRing(availIdx, head);
+        if (ring.availRing(availIdx) != head) ring.availRing(availIdx, head);
         availIdx = (availIdx + 1) & 0xffff;
     }
 
@@ -114,8 +128,12 @@ final class SplitVring extends Vring {
 
     @Override
     int nextUsedTx() {
-        int pending = (ring.usedIdx() - lastUsed) & 0xffff;
-        if (pending == 0) return NONE;
+        int pending = (usedSeen - lastUsed) & 0xffff;
+        if (pending == 0) {
+            usedSeen = ring.usedIdx();
+            pending = (usedSeen - lastUsed) & 0xffff;
+            if (pending == 0) return NONE;
+        }
         if (pending > inFlight) {
             why = "the used index moved " + pending + " entries with " + inFlight + " frames in flight";
             return FAULT;
