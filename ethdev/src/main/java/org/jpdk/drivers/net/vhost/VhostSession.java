@@ -39,7 +39,7 @@ final class VhostSession {
             | bit(VirtioFeatures.F_PROTOCOL_FEATURES) | bit(VirtioFeatures.NET_F_MQ) | bit(VirtioFeatures.NET_F_CTRL_VQ)
             | bit(VirtioFeatures.NET_F_CTRL_RX) | bit(VirtioFeatures.NET_F_GUEST_ANNOUNCE) | bit(VirtioFeatures.F_ANY_LAYOUT)
             | bit(VirtioFeatures.F_NOTIFY_ON_EMPTY) | bit(VirtioFeatures.NET_F_MTU) | bit(VirtioFeatures.NET_F_CSUM)
-            | bit(VirtioFeatures.NET_F_GUEST_CSUM);
+            | bit(VirtioFeatures.NET_F_GUEST_CSUM) | bit(VirtioFeatures.F_IN_ORDER);
     static final long TSO_FEATURES = bit(VirtioFeatures.NET_F_HOST_TSO4) | bit(VirtioFeatures.NET_F_HOST_TSO6)
             | bit(VirtioFeatures.NET_F_GUEST_TSO4) | bit(VirtioFeatures.NET_F_GUEST_TSO6);
     static final long PROTOCOL_FEATURES = bit(VirtioFeatures.PROTOCOL_F_MQ) | bit(VirtioFeatures.PROTOCOL_F_REPLY_ACK)
