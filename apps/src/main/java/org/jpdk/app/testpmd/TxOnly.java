@@ -8,7 +8,8 @@ import org.jpdk.mempool.Mempool;
  * Ether/IPv4/UDP packets of {@code cfg.txPktLength()} bytes from the transmit port's address to
  * its peer, {@code txIpSrc:txUdpSrc -> txIpDst:txUdpDst}, as chains of
  * {@code cfg.txPktSegLengths} segments. The headers come from a template made in
- * {@link #streamBegin}; the payload is whatever the buffer held, as in DPDK. When the pool runs
+ * {@link #streamBegin}, stored only where a recycled buffer does not already hold them
+ * ({@link UdpTemplate#copyTo}); the payload is whatever the buffer held, as in DPDK. When the pool runs
  * out it sends what it could make (nothing counted when nothing was made). Allocates nothing
  * after streamBegin.
  */

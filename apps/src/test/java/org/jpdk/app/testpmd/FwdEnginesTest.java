@@ -416,6 +416,41 @@ class FwdEnginesTest {
     }
 
     @Test
+    void txonlyRewritesWhateverARecycledBufferChanged() {
+        // a pool of one burst, so the second burst reuses exactly the buffers of the first
+        Mempool<Mbuf> one = Mbuf.createPool("fwd_one" + SEQ.incrementAndGet(), 32, 0, Mbuf.DEFAULT_BUF_SIZE, -1);
+        List<Mbuf> got = List.of();
+        try {
+            cfg.txPool = one;
+            FwdEngine e = engine("txonly");
+            e.forward(fs);
+            got = collect();
+            assertEquals(32, got.size());
+            // one byte changed in each word the template stores, in every other packet; the rest untouched
+            int[] at = {0, 7, 8, 15, 16, 23, 24, 31, 32, 39, 40, 41};
+            for (int i = 0; i < at.length; i++) {
+                Mbuf m = got.get(2 * i);
+                m.writeByte(at[i], (byte) (m.readByte(at[i]) ^ 0x5a));
+                m.l2Len = m.l3Len = 0;
+            }
+            free(got);
+            e.forward(fs);
+            got = collect();
+            assertEquals(32, got.size());
+            for (Mbuf m : got) {
+                assertGenerated(bytes(m), 64, 0xC612_0002);
+                assertEquals(14, m.l2Len);
+                assertEquals(20, m.l3Len);
+            }
+        } finally {
+            free(got);
+            drainQuiet();
+            assertEquals(0, one.inUseCount());
+            one.close();
+        }
+    }
+
+    @Test
     void txonlyStopsQuietlyWhenThePoolIsEmpty() {
         Mempool<Mbuf> tiny = Mbuf.createPool("fwd_tiny" + SEQ.incrementAndGet(), 10, 0, Mbuf.DEFAULT_BUF_SIZE, -1);
         List<Mbuf> got = List.of();
