@@ -19,8 +19,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@code 2q + 1}. A burst takes the chains the front end made available (split: from the avail
  * ring after an acquire of its idx; packed: while the next descriptor's flags say available),
  * walks each into checked buffers ({@link VringView#walkSplit}), copies the virtio-net header
- * aside and the frame into mbufs of the queue's pool (chained when longer than one, unless
- * {@code linear-buffer}; with {@code ext-buffer} a long frame gets one external buffer instead),
+ * aside (a plain one in the frame's only buffer is just read in place) and the frame into mbufs
+ * of the queue's pool (chained when longer than one, unless {@code linear-buffer}; with
+ * {@code ext-buffer} a long frame gets one external buffer instead),
  * applies the header's offload request, and returns every chain as used with length 0, publishing
  * the used idx (or the packed used flags) with release, then calls the front end if it asked.
  * A chain whose frame is longer than {@link #MAX_FRAME} is dropped and counted in ierrors. When the
@@ -193,6 +194,24 @@ final class VhostRxQueue extends RxQueue {
      * is dropped (too long, or no mbuf for the rest; the caller counts it and resets {@code m}).
      */
     private int copyIn(VringView v, int first, int end, Mbuf m) {
+        if (end - first == 1) {
+            // the usual frame: header and frame in one buffer, and the frame fits the mbuf
+            int hdrSize = v.hdrSize;
+            long frameLen = v.bufLen[first] - hdrSize;
+            if (frameLen >= 0 && frameLen <= m.tailroom()) {
+                MemorySegment src = v.mem.segment(v.bufRegion[first]);
+                long at = v.bufOff[first];
+                int off = m.appendOffset((int) frameLen);
+                MemorySegment.copy(src, at + hdrSize, m.buffer(), m.dataOff() + off, frameLen);
+                m.port = portId;
+                // a plain header (no flags, no GSO) is read in place; any other is copied aside first
+                if (!VirtioNetHeader.plain(src, at)) {
+                    MemorySegment.copy(src, at, v.hdr, 0, hdrSize);
+                    VirtioNetHeader.toMbuf(v.hdr, 0, m);
+                }
+                return 1;
+            }
+        }
         long total = 0;
         for (int b = first; b < end; b++) total += v.bufLen[b];
         int hdrSize = v.hdrSize;

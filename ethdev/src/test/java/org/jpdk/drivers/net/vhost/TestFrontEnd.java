@@ -209,13 +209,18 @@ final class TestFrontEnd implements AutoCloseable {
 
     /** Makes {@code frame} available on vring 1 in one descriptor, after a plain header; returns false when the ring is full. */
     boolean transmit(byte[] frame) {
+        return transmit(frame, 0, 0, 0);
+    }
+
+    /** Transmits {@code frame} behind a virtio-net header with these flags and checksum offsets (no GSO). */
+    boolean transmit(byte[] frame, int hdrFlags, int csumStart, int csumOffset) {
         int h = hdrSize();
         if (frame.length + h > BUF) throw new IllegalArgumentException("frame of " + frame.length);
         if (packed) {
             int s = txPackedNext;
             if (inFlightTx() == size) return false;
             long b = txBuf(s);
-            VirtioNetHeader.writePlain(mem, b, h);
+            header(b, h, hdrFlags, csumStart, csumOffset);
             MemorySegment.copy(frame, 0, mem, JAVA_BYTE, b + h, frame.length);
             ptx.desc(s, gpa(b), h + frame.length, s);
             ptx.descFlags(s, PackedRing.availFlags(txWrap));
@@ -229,13 +234,20 @@ final class TestFrontEnd implements AutoCloseable {
         if (((txNext - tx.usedIdx()) & 0xffff) == size) return false;
         int slot = txNext & (size - 1);
         long b = txBuf(slot);
-        VirtioNetHeader.writePlain(mem, b, h);
+        header(b, h, hdrFlags, csumStart, csumOffset);
         MemorySegment.copy(frame, 0, mem, JAVA_BYTE, b + h, frame.length);
         tx.desc(slot, gpa(b), h + frame.length, 0, 0);
         tx.availRing(txNext, slot);
         txNext = (txNext + 1) & 0xffff;
         tx.availIdx(txNext);
         return true;
+    }
+
+    private void header(long b, int h, int flags, int csumStart, int csumOffset) {
+        VirtioNetHeader.writePlain(mem, b, h);
+        mem.set(JAVA_BYTE, b + VirtioNetHeader.FLAGS, (byte) flags);
+        mem.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, b + VirtioNetHeader.CSUM_START, (short) csumStart);
+        mem.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, b + VirtioNetHeader.CSUM_OFFSET, (short) csumOffset);
     }
 
     int txSent;

@@ -7,6 +7,7 @@ import org.jpdk.ethdev.PortConf;
 import org.jpdk.mbuf.Mbuf;
 import org.jpdk.mempool.Mempool;
 import org.jpdk.virtio.VirtioFeatures;
+import org.jpdk.virtio.VirtioNetHeader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -224,6 +225,38 @@ class VhostDriverTest {
             assertArrayEquals(frame(80, 3), back.get(2));
             assertEquals(3, port.stats().opackets);
             assertEquals(1, port.stats().oerrors);
+        }
+    }
+
+    /** A frame's virtio-net header becomes its offload flags, on both ring layouts; a plain header leaves none. */
+    @Test
+    void theHeadersChecksumRequestBecomesOffloadFlags() {
+        init("");
+        for (boolean packed : new boolean[] {false, true}) {
+            try (TestFrontEnd fe = frontEnd(packed).handshake(ALL)) {
+                assertTrue(port.waitLinkUp(Duration.ofSeconds(10)).up());
+                assertTrue(fe.transmit(frame(64, 1), VirtioNetHeader.F_NEEDS_CSUM, 34, VirtioNetHeader.UDP_CSUM_OFFSET));
+                assertTrue(fe.transmit(frame(64, 2), VirtioNetHeader.F_DATA_VALID, 0, 0));
+                assertTrue(fe.transmit(frame(64, 3)));
+                Mbuf[] got = new Mbuf[3];
+                int n = 0;
+                long until = System.nanoTime() + 5_000_000_000L;
+                while (n < 3 && System.nanoTime() < until) n += port.rxBurst(0, got, n, 3 - n);
+                assertEquals(3, n, packed ? "packed" : "split");
+                try {
+                    assertEquals(Mbuf.F_TX_UDP_CKSUM | Mbuf.F_TX_IPV4, got[0].olFlags, "NEEDS_CSUM for UDP at 34");
+                    assertEquals(14, got[0].l2Len);
+                    assertEquals(20, got[0].l3Len);
+                    assertEquals(Mbuf.F_RX_L4_CKSUM_GOOD, got[1].olFlags, "DATA_VALID");
+                    assertEquals(0, got[2].olFlags, "plain header");
+                    for (int i = 0; i < 3; i++) assertArrayEquals(frame(64, i + 1), got[i].data().toArray(ValueLayout.JAVA_BYTE));
+                } finally {
+                    Mbuf.freeBulk(got, 0, 3);
+                }
+            }
+            long end = System.nanoTime() + 5_000_000_000L;
+            while (port.link().up() && System.nanoTime() < end) TestFrontEnd.sleep(10);
+            assertFalse(port.link().up(), "link down when the front end left");
         }
     }
 
