@@ -19,7 +19,12 @@ import java.lang.invoke.VarHandle;
  *   align(.., 64)             tx only: header slots, 12 x size
  * </pre>
  * Ordering: descriptors and available entries are plain stores, then the available index a
- * release store ({@link #publish}, R1 of {@link SplitRing}); the device's used index is read with
+ * release store ({@link #publish}, R1 of {@link SplitRing}). The descriptors of what was added
+ * since the last publish are staged on the heap and written together by {@link #publish}, one
+ * after another: each line of the table was last read by the device, so a store into it waits for
+ * the line to come back, and stores leave the store buffer in order. Back to back, the lines'
+ * ownership requests overlap; between the per-frame bookkeeping they came one at a time (our
+ * virtio-user into DPDK's vhost: 17.2-17.9 -> 22.2 Mpps). The device's used index is read with
  * acquire before the entries it covers. Whether to kick reads the used flags after a full fence
  * (the StoreLoad the spec asks between publishing and reading VRING_USED_F_NO_NOTIFY).
  */
@@ -32,6 +37,11 @@ final class SplitVring extends Vring {
     private int availIdx, lastUsed;
     /** The device's used index as last read: tx reads the shared line again only when it has taken all entries up to it. */
     private int usedSeen;
+    /** Descriptors added and not yet written to the table: {@link #publish} writes them together. */
+    private final short[] stagedId, stagedFlags, stagedNext;
+    private final long[] stagedAddr;
+    private final int[] stagedLen;
+    private int staged;
 
     static long bytes(int size, boolean headers) {
         return headersOffset(size) + (headers ? (long) size * VirtioUserDevice.NET_HDR_SIZE : 0);
@@ -60,6 +70,11 @@ final class SplitVring extends Vring {
         this.mask = ring.mask;
         next = new short[size];
         order = new short[size];
+        stagedId = new short[size];
+        stagedFlags = new short[size];
+        stagedNext = new short[size];
+        stagedAddr = new long[size];
+        stagedLen = new int[size];
         for (int i = 0; i < size; i++) next[i] = (short) (i + 1);
         freeTail = size - 1;
     }
@@ -72,6 +87,19 @@ final class SplitVring extends Vring {
     @Override
     void noInterrupts() {
         ring.availFlags(SplitRing.AVAIL_F_NO_INTERRUPT);
+    }
+
+    /**
+     * Stages descriptor {@code d} for {@link #publish}. At most {@code size} are staged: each is a
+     * descriptor taken from the free list, and none returns to it before it is published.
+     */
+    private void stage(int d, long addr, int len, int flags, int next) {
+        int k = staged++;
+        stagedId[k] = (short) d;
+        stagedAddr[k] = addr;
+        stagedLen[k] = len;
+        stagedFlags[k] = (short) flags;
+        stagedNext[k] = (short) next;
     }
 
     private int takeDesc() {
@@ -112,13 +140,13 @@ final class SplitVring extends Vring {
         int len = firstLen(m, pushed);
         for (Mbuf seg = pushed ? m.next() : m; seg != null; seg = seg.next()) {
             int d = takeDesc();
-            ring.desc(cur, addr, len, SplitRing.DESC_F_NEXT, d);
+            stage(cur, addr, len, SplitRing.DESC_F_NEXT, d);
             next[cur] = (short) d;
             cur = d;
             addr = seg.buffer().address() + seg.dataOff();
             len = seg.dataLen();
         }
-        ring.desc(cur, addr, len, 0, 0);
+        stage(cur, addr, len, 0, 0);
         chainLen[head] = (short) segs;
         mbufs[head] = m;
         inFlight++;
@@ -158,7 +186,7 @@ final class SplitVring extends Vring {
     @Override
     void addRx(Mbuf m, long addr, int len) {
         int d = takeDesc();
-        ring.desc(d, addr, len, SplitRing.DESC_F_WRITE, 0);
+        stage(d, addr, len, SplitRing.DESC_F_WRITE, 0);
         chainLen[d] = 1;
         mbufs[d] = m;
         inFlight++;
@@ -203,6 +231,10 @@ final class SplitVring extends Vring {
 
     @Override
     void publish() {
+        for (int k = 0, n = staged; k < n; k++) {
+            ring.desc(stagedId[k] & 0xffff, stagedAddr[k], stagedLen[k], stagedFlags[k] & 0xffff, stagedNext[k] & 0xffff);
+        }
+        staged = 0;
         ring.availIdx(availIdx);
     }
 
