@@ -91,10 +91,14 @@ final class SplitVring extends Vring {
 
     /**
      * Stages descriptor {@code d} for {@link #publish}. At most {@code size} are staged: each is a
-     * descriptor taken from the free list, and none returns to it before it is published.
+     * descriptor taken from the free list, and none returns to it before it is published, unless
+     * the device moves its used index over chains it was never shown. That is the one way to fill
+     * the stage, and it throws, so the queue faults and the port disconnects.
      */
     private void stage(int d, long addr, int len, int flags, int next) {
-        int k = staged++;
+        int k = staged;
+        if (k == stagedId.length) throw new IllegalStateException("the device returned descriptors it was not yet given");
+        staged = k + 1;
         stagedId[k] = (short) d;
         stagedAddr[k] = addr;
         stagedLen[k] = len;
