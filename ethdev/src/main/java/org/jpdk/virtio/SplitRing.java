@@ -150,6 +150,21 @@ public final class SplitRing {
         used.set(JAVA_INT_UNALIGNED, at + 4, len);
     }
 
+    /**
+     * {@link #usedElem} that stores only when the element differs from what the slot holds. With
+     * in-order rings a slot gets the same id and (for fixed-size frames) the same length every lap;
+     * a load leaves the line shared with the driver that reads it, a store takes it back (DPDK's
+     * {@code ASSIGN_UNLESS_EQUAL} rule, applied here to the used ring). The driver reads the
+     * element only after the used idx that covers it, so what it reads is the same either way.
+     */
+    public void usedElemUnlessEqual(int idx, int id, int len) {
+        long at = 4L + 8L * (idx & mask);
+        if (used.get(JAVA_LONG_UNALIGNED, at) != ((long) len << 32 | (id & 0xffffffffL))) {
+            used.set(JAVA_INT_UNALIGNED, at, id);
+            used.set(JAVA_INT_UNALIGNED, at + 4, len);
+        }
+    }
+
     public int usedElemId(int idx) {
         return used.get(JAVA_INT_UNALIGNED, 4L + 8L * (idx & mask));
     }

@@ -48,6 +48,27 @@ class RingViewsTest {
     }
 
     @Test
+    void usedElementsAreStoredOnlyWhereTheyDiffer() {
+        int n = 8;
+        MemorySegment d = arena.allocate(SplitRing.descBytes(n), 16), a = arena.allocate(SplitRing.availBytes(n), 2);
+        MemorySegment u = arena.allocate(SplitRing.usedBytes(n), 4);
+        SplitRing r = new SplitRing(n, d, a, u);
+        for (int i = 0; i < n; i++) r.usedElemUnlessEqual(i, i, 76);
+        // the same elements again through a read-only view of the used ring: any store would throw
+        SplitRing ro = new SplitRing(n, d, a, u.asReadOnly());
+        for (int i = 0; i < n; i++) ro.usedElemUnlessEqual(i + n, i, 76);   // the next lap, slot by slot
+        assertThrows(IllegalArgumentException.class, () -> ro.usedElemUnlessEqual(2, 2, 77), "a length that differs is stored");
+        assertThrows(IllegalArgumentException.class, () -> ro.usedElemUnlessEqual(7, 6, 76), "an id that differs is stored");
+        r.usedElemUnlessEqual(n + 2, 5, 0x9000);
+        r.usedElemUnlessEqual(n - 1, 0xfffffffe, -1);                       // the last slot: the compare stays inside the ring
+        for (int i = 0; i < n; i++) {
+            int id = i == 2 ? 5 : i == 7 ? 0xfffffffe : i, len = i == 2 ? 0x9000 : i == 7 ? -1 : 76;
+            assertEquals(id, r.usedElemId(i), "id of slot " + i);
+            assertEquals(len, r.usedElemLen(i), "len of slot " + i);
+        }
+    }
+
+    @Test
     void needEventFollowsTheSpec() {
         // the other side asked for a notification once idx passes 5 (event 5): moving 4 -> 6 crosses it
         assertTrue(SplitRing.needEvent(5, 6, 4));

@@ -119,7 +119,7 @@ final class VhostRxQueue extends RxQueue {
                 got++;
             }
             // 3: every chain goes back used, with length 0 (nothing written to it)
-            for (int i = 0; i < f; i++) r.usedElem(used++, heads[i], 0);
+            for (int i = 0; i < f; i++) r.usedElemUnlessEqual(used++, heads[i], 0);
             taken += f;
         }
         if (got < count) Mbuf.freeBulk(pkts, off + got, count - got);

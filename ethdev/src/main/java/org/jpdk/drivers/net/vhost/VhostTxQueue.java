@@ -121,7 +121,7 @@ final class VhostTxQueue extends TxQueue {
                 long left = v.hdrSize + (long) m.pktLen();
                 for (int h = h0; h < h1; h++) {
                     long w = Math.min(left, v.headCap[h]);
-                    r.usedElem(used++, v.headId[h], (int) w);
+                    r.usedElemUnlessEqual(used++, v.headId[h], (int) w);
                     left -= w;
                 }
                 bytes += m.pktLen();
