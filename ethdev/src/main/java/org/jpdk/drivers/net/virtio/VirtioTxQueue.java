@@ -48,7 +48,7 @@ final class VirtioTxQueue extends TxQueue {
     }
 
     private int send(Vring r, Mbuf[] pkts, int off, int n) {
-        reap(r);
+        if (r.numFree < n) reap(r); // room first only when short of it: the frames done are otherwise reaped after the publish
         int i = 0, errors = 0, added = 0;
         long bytes = 0;
         for (; i < n; i++) {
@@ -80,7 +80,13 @@ final class VirtioTxQueue extends TxQueue {
         }
         if (added > 0) {
             r.publish();
-            if (r.wantsKick()) Libc.writeNoErrno(r.kickFd, VirtioUserDevice.ONE, 8);
+            // between the publish and the kick's fence: the fence waits until the descriptor and
+            // avail idx stores have taken their lines back from the back end, and the reap's load
+            // of the used idx and its frees run meanwhile instead of before them
+            reap(r);
+            if (!r.faulted && r.wantsKick()) Libc.writeNoErrno(r.kickFd, VirtioUserDevice.ONE, 8);
+        } else if (r.numFree >= n) {
+            reap(r);
         }
         countTx(added, bytes);
         if (errors > 0) countErrors(errors);
