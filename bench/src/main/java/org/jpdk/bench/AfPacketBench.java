@@ -49,6 +49,12 @@ public final class AfPacketBench {
     private static final String FORWARDING = "forwards packets on";
     /** Printed by both testpmds when they stop forwarding. */
     private static final String STOPPED = "Accumulated forward statistics";
+    /**
+     * What a peer prints when SIGINT or SIGTERM reaches it: ours (and DPDK's examples) "Signal
+     * received, preparing to exit...", dpdk-testpmd with a stats period "Telling cores to stop...".
+     */
+    static final List<String> SIGNAL_ANSWERS = List.of("received, preparing to exit", "Telling cores to stop");
+    static final int SIGINT_ANSWER_SECONDS = 2;
     private static final Pattern RX = Pattern.compile("^\\s*Rx-pps:\\s+(\\d+)", Pattern.MULTILINE);
     private static final Pattern TX = Pattern.compile("^\\s*Tx-pps:\\s+(\\d+)", Pattern.MULTILINE);
     private static final List<String> SENDER_LCORES = List.of("-l", "0,1", "--main-lcore", "1");
@@ -378,6 +384,17 @@ public final class AfPacketBench {
             return steady;
         }
 
+        /** Whether one of {@link #SIGNAL_ANSWERS} appeared in the output within {@code seconds}, or the process ended. */
+        private boolean answered(int seconds) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            while (process.isAlive() && System.nanoTime() < deadline) {
+                String o = output();
+                for (String a : SIGNAL_ANSWERS) if (o.contains(a)) return true;
+                Thread.sleep(20);
+            }
+            return !process.isAlive();
+        }
+
         /** Whether {@code text} appeared in the output within {@code seconds} (false if the process ended first). */
         boolean await(String text, int seconds) throws InterruptedException {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
@@ -391,11 +408,18 @@ public final class AfPacketBench {
         /**
          * SIGINT (both testpmds then print their stop summary and exit), then waits; the whole
          * output, or null if it did not end within {@code seconds} (then it is killed) or ended
-         * without its stop summary.
+         * without its stop summary. A process that does not say it got the signal within
+         * {@value #SIGINT_ANSWER_SECONDS} s gets SIGTERM, which both testpmds take the same way: a
+         * shell without job control starts a background command with SIGINT ignored, children
+         * inherit that, and the JVM then leaves SIGINT ignored (so does a bench run as
+         * {@code ./jpdk bench vhost &} from a script).
          */
         String interruptAndWait(int seconds) throws InterruptedException {
-            shQuietly("kill", "-INT", Long.toString(process.pid()));
-            if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+            String pid = Long.toString(process.pid());
+            shQuietly("kill", "-INT", pid);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            if (!answered(Math.min(seconds, SIGINT_ANSWER_SECONDS)) && process.isAlive()) shQuietly("kill", "-TERM", pid);
+            if (!process.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                 close();
                 return null;
             }
