@@ -99,7 +99,7 @@ final class VhostRxQueue extends RxQueue {
             fBufs[0] = 0;
             for (; f < chunk && nb < v.size; f++) {
                 int head = r.availRing(last + taken + f);
-                nb = v.walkSplit(head, nb);
+                nb = v.walkSplitOne(head, nb);
                 if (nb < 0) {
                     Mbuf.freeBulk(pkts, off, count);
                     return 0;
@@ -194,24 +194,30 @@ final class VhostRxQueue extends RxQueue {
      * is dropped (too long, or no mbuf for the rest; the caller counts it and resets {@code m}).
      */
     private int copyIn(VringView v, int first, int end, Mbuf m) {
-        if (end - first == 1) {
-            // the usual frame: header and frame in one buffer, and the frame fits the mbuf
-            int hdrSize = v.hdrSize;
-            long frameLen = v.bufLen[first] - hdrSize;
-            if (frameLen >= 0 && frameLen <= m.tailroom()) {
-                MemorySegment src = v.mem.segment(v.bufRegion[first]);
-                long at = v.bufOff[first];
-                int off = m.appendOffset((int) frameLen);
-                MemorySegment.copy(src, at + hdrSize, m.buffer(), m.dataOff() + off, frameLen);
-                m.port = portId;
-                // a plain header (no flags, no GSO) is read in place; any other is copied aside first
-                if (!VirtioNetHeader.plain(src, at)) {
-                    MemorySegment.copy(src, at, v.hdr, 0, hdrSize);
-                    VirtioNetHeader.toMbuf(v.hdr, 0, m);
-                }
-                return 1;
-            }
+        // small enough to be compiled into the burst loop; the general case is a call
+        return end - first == 1 && copyOne(v, first, m) ? 1 : copyChain(v, first, end, m);
+    }
+
+    /** The usual frame: header and frame in one buffer, and the frame fits the mbuf; false (nothing done) otherwise. */
+    private boolean copyOne(VringView v, int b, Mbuf m) {
+        int hdrSize = v.hdrSize;
+        long frameLen = v.bufLen[b] - hdrSize;
+        if (frameLen < 0 || frameLen > m.tailroom()) return false;
+        MemorySegment src = v.mem.segment(v.bufRegion[b]);
+        long at = v.bufOff[b];
+        int off = m.appendOffset((int) frameLen);
+        MemorySegment.copy(src, at + hdrSize, m.buffer(), m.dataOff() + off, frameLen);
+        m.port = portId;
+        // a plain header (no flags, no GSO) is read in place; any other is copied aside first
+        if (!VirtioNetHeader.plain(src, at)) {
+            MemorySegment.copy(src, at, v.hdr, 0, hdrSize);
+            VirtioNetHeader.toMbuf(v.hdr, 0, m);
         }
+        return true;
+    }
+
+    /** {@link #copyIn} for any chain: the header may span buffers, the frame may need segments or an external buffer. */
+    private int copyChain(VringView v, int first, int end, Mbuf m) {
         long total = 0;
         for (int b = first; b < end; b++) total += v.bufLen[b];
         int hdrSize = v.hdrSize;

@@ -119,6 +119,33 @@ final class VringView {
     // ---------------------------------------------------------------- chains
 
     /**
+     * {@link #walkSplit} for the usual chain, one direct descriptor inside one region, in a method
+     * small enough to be compiled into the burst loop; any other chain, and every fault, goes to
+     * {@link #walkSplit}, which reads the descriptor again and decides.
+     */
+    int walkSplitOne(int head, int at) {
+        if (head < size && at < bufRegion.length) {
+            MemorySegment table = split.desc;
+            long d = 16L * head;
+            long rest = table.get(JAVA_LONG_UNALIGNED, d + 8);              // len u32, flags u16, next u16
+            long len = rest & 0xffffffffL;
+            int flags = (int) (rest >>> 32) & 0xffff;
+            if ((flags & (SplitRing.DESC_F_NEXT | SplitRing.DESC_F_INDIRECT)) == 0 && len != 0) {
+                long addr = table.get(JAVA_LONG_UNALIGNED, d);
+                int r = mem.regionOfGpa(addr, len);
+                if (r >= 0) {
+                    bufRegion[at] = r;
+                    bufOff[at] = addr - mem.gpa(r);
+                    bufLen[at] = len;
+                    bufFlags[at] = flags;
+                    return at + 1;
+                }
+            }
+        }
+        return walkSplit(head, at);
+    }
+
+    /**
      * Walks the split chain from {@code head} into the scratch list from position {@code at};
      * returns the new end of the list, or -1 after a fault. Reads each descriptor once.
      */
