@@ -84,7 +84,7 @@ final class VhostTxQueue extends TxQueue {
                 while (cap < need && heads < avail && (heads == h0 || v.mergeable)) {
                     int head = r.availRing(la + heads);
                     int start = nb;
-                    nb = v.walkSplit(head, nb);
+                    nb = v.walkSplitOne(head, nb);
                     if (nb < 0) return 0;                                     // faulted: nothing is published
                     long c = capacity(v, start, nb);
                     if (c < 0) return 0;
