@@ -184,8 +184,12 @@ class MemifTwoProcessTest {
         child = new Child("net_memif0," + theirs + ",socket=" + sock, "tx").awaitUp();
         MemifDriverTest.awaitUp(port);
         assertTrue(drain(port, 500) > 0, "frames flow from the peer");
+        // the callback reads the link when it runs on the events thread: let the up event's run
+        // before the peer dies, or a late run would see the link already down
+        long end = System.nanoTime() + 5_000_000_000L;
+        while (links.isEmpty() && System.nanoTime() < end) sleep(10);
         child.kill9();
-        long end = System.nanoTime() + 10_000_000_000L;
+        end = System.nanoTime() + 10_000_000_000L;
         while (port.link().up() && System.nanoTime() < end) drain(port, 10);
         assertFalse(port.link().up(), "the link went down when the peer died");
         drain(port, 50);
