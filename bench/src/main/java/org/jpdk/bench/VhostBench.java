@@ -19,6 +19,9 @@ import java.util.regex.Pattern;
  * into the front end's rxonly ({@code h2v}), 64-byte frames. A run's figure is the receiver's
  * median per-period Rx-pps after {@value #WARMUP_SECONDS} seconds of warm-up (by the clock: see
  * {@code AfPacketBench.Peer#steadyRates}); a pairing's BENCH figure is the median of its runs.
+ * Each pairing's ratio to DPDK's own is printed twice: the ratio of the two medians, and (with two
+ * rounds or more, as {@code ..._by_round}) the median of the rounds' ratios, each run divided by
+ * DPDK's run of the same round, which a change of the host's mode between rounds moves less.
  * jpdk's back end (net_vhost) takes part when the build has it; DPDK's own pairing (its
  * virtio-user to its vhost) is the baseline every other is divided by. {@code --rounds N} sets
  * the rounds; pairing names (or their prefixes: {@code h2v}, {@code v2h_dpdk}) pick pairings.
@@ -111,12 +114,17 @@ public final class VhostBench {
         Thread cleanup = new Thread(() -> AfPacketBench.removeAll(dir), "vhost-bench-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         Map<String, List<Double>> rates = new LinkedHashMap<>();
+        Map<String, Double[]> byRound = new LinkedHashMap<>();
+        int roundCount = rounds;
         try {
             int run = 0;
             for (int round = 0; round < rounds; round++) {
                 for (Pair p : pairs) {
                     List<Double> r = run(p, dir, dpdk, ++run);
-                    if (!r.isEmpty()) rates.computeIfAbsent(p.name(), k -> new ArrayList<>()).add(AfPacketBench.median(r));
+                    if (r.isEmpty()) continue;
+                    double rate = AfPacketBench.median(r);
+                    rates.computeIfAbsent(p.name(), k -> new ArrayList<>()).add(rate);
+                    byRound.computeIfAbsent(p.name(), k -> new Double[roundCount])[round] = rate;
                 }
             }
         } finally {
@@ -132,7 +140,27 @@ public final class VhostBench {
             if (p.virtio == Side.DPDK && p.vhost == Side.DPDK) continue;
             String base = (p.toVhost ? "v2h_" : "h2v_") + "dpdk_dpdk";
             Bench.ratio("vhost_" + p.name() + "_vs_" + base, med.getOrDefault(p.name(), Double.NaN), med.getOrDefault(base, Double.NaN));
+            List<Double> paired = pairedRatios(byRound.get(p.name()), byRound.get(base));
+            if (paired.size() > 1) {
+                System.out.printf("BENCH vhost_%s_vs_%s_by_round %.2f ratio%n", p.name(), base, AfPacketBench.median(paired));
+                System.out.println("# " + p.name() + " / " + base + " round by round: "
+                        + String.join(", ", paired.stream().map(x -> String.format("%.2f", x)).toList()));
+            }
         }
+    }
+
+    /**
+     * Each round's run of a pairing divided by DPDK's own pairing's run of the same round (the two
+     * run a minute or two apart, so a change of the host's mode between rounds falls on both);
+     * rounds where either side failed are left out.
+     */
+    static List<Double> pairedRatios(Double[] ours, Double[] theirs) {
+        List<Double> out = new ArrayList<>();
+        if (ours == null || theirs == null) return out;
+        for (int i = 0; i < Math.min(ours.length, theirs.length); i++) {
+            if (ours[i] != null && theirs[i] != null && theirs[i] > 0) out.add(ours[i] / theirs[i]);
+        }
+        return out;
     }
 
     /** One run of a pairing: the receiver's steady per-second rates in Mpps (none if a side failed). */
